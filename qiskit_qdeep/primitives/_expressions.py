@@ -1,0 +1,176 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""Vectorised evaluation of gate-parameter expressions.
+
+A parameterized circuit holds one :class:`~qiskit.circuit.ParameterExpression` (or a plain number)
+per gate parameter *occurrence*. Both the parameter-shift engine and the torch statevector engine
+need the numeric angle of every occurrence for a whole batch of parameter values, and the
+Jacobian ``d angle_j / d theta_k`` for the chain rule. :class:`ParameterMap` does this once per
+circuit template: affine expressions (the overwhelmingly common case, ``a * theta + b``) become a
+dense matrix product; other expressions are compiled with :func:`sympy.lambdify`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+from qiskit.circuit import Parameter, ParameterExpression
+
+from ..exceptions import QDeepValueError
+
+_TORCH_FUNCS = None
+
+
+def _torch_modules() -> list[Any]:
+    global _TORCH_FUNCS  # pylint: disable=global-statement
+    if _TORCH_FUNCS is None:
+        import torch
+
+        _TORCH_FUNCS = {
+            "sin": torch.sin,
+            "cos": torch.cos,
+            "tan": torch.tan,
+            "asin": torch.asin,
+            "acos": torch.acos,
+            "atan": torch.atan,
+            "exp": torch.exp,
+            "log": torch.log,
+            "sqrt": torch.sqrt,
+            "Abs": torch.abs,
+            "sign": torch.sign,
+            "pi": np.pi,
+            "E": np.e,
+        }
+    return [_TORCH_FUNCS, "math"]
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, ParameterExpression)
+
+
+class ParameterMap:
+    """Evaluates a list of gate-parameter expressions on batches of parameter values.
+
+    Args:
+        expressions: One entry per occurrence: a number or a
+            :class:`~qiskit.circuit.ParameterExpression` over ``parameters``.
+        parameters: The ordered circuit parameters; values passed to the evaluation methods have
+            this order on their last axis.
+
+    Raises:
+        QDeepValueError: If an expression uses a parameter not in ``parameters`` or is complex.
+    """
+
+    def __init__(
+        self,
+        expressions: Sequence[ParameterExpression | float],
+        parameters: Sequence[Parameter],
+    ) -> None:
+        self.parameters = list(parameters)
+        self.num_parameters = len(self.parameters)
+        self.num_outputs = len(expressions)
+        index = {param: i for i, param in enumerate(self.parameters)}
+        coeffs = np.zeros((self.num_outputs, self.num_parameters))
+        offset = np.zeros(self.num_outputs)
+        nonlinear: list[tuple[int, list[int], Any, list[Any]]] = []
+        for j, expr in enumerate(expressions):
+            if _is_number(expr):
+                offset[j] = float(np.real(expr))
+                continue
+            if isinstance(expr, Parameter):
+                if expr not in index:
+                    raise QDeepValueError(f"Gate parameter '{expr}' is not among the given parameters.")
+                coeffs[j, index[expr]] = 1.0
+                continue
+            expr_params = list(expr.parameters)
+            missing = [p for p in expr_params if p not in index]
+            if missing:
+                raise QDeepValueError(
+                    f"Gate parameter expression '{expr}' uses {missing}, which are not among the "
+                    "given parameters."
+                )
+            grads = [expr.gradient(p) for p in expr_params]
+            if all(_is_number(g) for g in grads):
+                for p, g in zip(expr_params, grads):
+                    coeffs[j, index[p]] = float(np.real(complex(g)))
+                bound = expr.bind({p: 0.0 for p in expr_params})
+                offset[j] = float(np.real(complex(bound.numeric())))
+            else:
+                nonlinear.append(self._compile(j, expr, expr_params, grads, index))
+        self.coeffs = coeffs
+        self.offset = offset
+        self._nonlinear = nonlinear
+        self.affine = not nonlinear
+
+    @staticmethod
+    def _compile(j, expr, expr_params, grads, index):
+        symbols = [sympy.Symbol(f"_p{i}") for i in range(len(expr_params))]
+        subs = {sympy.Symbol(p.name): s for p, s in zip(expr_params, symbols)}
+        value = sympy.sympify(expr.sympify()).xreplace(subs)
+        grad_exprs = []
+        for g in grads:
+            if _is_number(g):
+                grad_exprs.append(sympy.Float(float(np.real(complex(g)))))
+            else:
+                grad_exprs.append(sympy.sympify(g.sympify()).xreplace(subs))
+        if any(v.has(sympy.I) for v in [value, *grad_exprs]):
+            raise QDeepValueError(f"Gate parameter expression '{expr}' is complex.")
+        cols = [index[p] for p in expr_params]
+        funcs = {
+            "numpy": sympy.lambdify(symbols, value, modules="numpy"),
+            "grad": [sympy.lambdify(symbols, g, modules="numpy") for g in grad_exprs],
+            "torch": sympy.lambdify(symbols, value, modules=_torch_modules()),
+        }
+        return j, cols, funcs, grad_exprs
+
+    def numpy(self, values: np.ndarray) -> np.ndarray:
+        """Occurrence angles for ``values`` of shape ``(..., num_parameters)``.
+
+        Returns:
+            Array of shape ``(..., num_outputs)``.
+        """
+        values = np.asarray(values, dtype=float)
+        out = values @ self.coeffs.T + self.offset
+        for j, cols, funcs, _ in self._nonlinear:
+            args = [values[..., c] for c in cols]
+            out[..., j] = np.broadcast_to(funcs["numpy"](*args), out.shape[:-1])
+        return out
+
+    def jacobian(self, values: np.ndarray) -> np.ndarray:
+        """``d angle_j / d theta_k`` of shape ``(..., num_outputs, num_parameters)``.
+
+        For affine maps the result is broadcast from a constant matrix (no copy).
+        """
+        values = np.asarray(values, dtype=float)
+        batch = values.shape[:-1]
+        jac = np.broadcast_to(self.coeffs, batch + self.coeffs.shape)
+        if self.affine:
+            return jac
+        jac = jac.copy()
+        for j, cols, funcs, _ in self._nonlinear:
+            args = [values[..., c] for c in cols]
+            for c, grad in zip(cols, funcs["grad"]):
+                jac[..., j, c] = np.broadcast_to(grad(*args), batch)
+        return jac
+
+    def torch(self, values):
+        """Differentiable torch version of :meth:`numpy` (``values``: ``(..., num_parameters)``)."""
+        import torch
+
+        coeffs = torch.as_tensor(self.coeffs, dtype=values.dtype, device=values.device)
+        offset = torch.as_tensor(self.offset, dtype=values.dtype, device=values.device)
+        out = values @ coeffs.T + offset
+        if not self._nonlinear:
+            return out
+        columns = list(out.unbind(-1))
+        for j, cols, funcs, _ in self._nonlinear:
+            args = [values[..., c] for c in cols]
+            result = funcs["torch"](*args)
+            columns[j] = torch.as_tensor(result, dtype=values.dtype, device=values.device).expand(
+                out.shape[:-1]
+            )
+        return torch.stack(columns, dim=-1)
