@@ -31,7 +31,7 @@ from .resolution import check_isa, check_pass_manager, resolve_estimator, resolv
 
 #: Default cap on the bindings of one PUB. Aer's cost per binding grows with the PUB size, so a
 #: large batch goes out as a few PUBs of this size inside a single ``run`` call.
-DEFAULT_MAX_BINDINGS_PER_PUB = 2048
+DEFAULT_MAX_BINDINGS_PER_PUB = 1024
 
 #: Largest classical register (in bits) whose full outcome distribution a SamplerRunner returns.
 MAX_SAMPLER_CLBITS = 20
