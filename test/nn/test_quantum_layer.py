@@ -112,6 +112,7 @@ class TestQuantumLayer(QDeepTestCase):
                 weight_params=layer.weight_params,
                 estimator=StatevectorEstimator(),
                 input_gradients=True,
+                default_precision=0.0,
             )
             connector = TorchConnector(qnn, initial_weights=layer.weight.detach().numpy())
         inputs = torch.tensor(self.rng.uniform(-2, 2, (3, 3)))
