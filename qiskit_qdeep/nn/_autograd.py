@@ -25,11 +25,12 @@ class _PrimitiveFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, inputs, weights, run_fn, need_inputs, need_weights):  # pylint: disable=arguments-differ
         num_inputs = inputs.shape[-1]
+        num_weights = weights.shape[-1]
         values = np.concatenate(
             [
                 inputs.detach().cpu().double().numpy(),
                 np.broadcast_to(
-                    weights.detach().cpu().double().numpy(), (inputs.shape[0], weights.shape[0])
+                    weights.detach().cpu().double().numpy(), (inputs.shape[0], num_weights)
                 ),
             ],
             axis=1,
@@ -38,7 +39,7 @@ class _PrimitiveFunction(torch.autograd.Function):
         if need_inputs:
             wrt.extend(range(num_inputs))
         if need_weights:
-            wrt.extend(range(num_inputs, num_inputs + weights.shape[0]))
+            wrt.extend(range(num_inputs, num_inputs + num_weights))
         if wrt:
             outputs, jacobian = run_fn(values, wrt)
         else:
@@ -47,6 +48,7 @@ class _PrimitiveFunction(torch.autograd.Function):
         ctx.dtype = inputs.dtype
         ctx.device = inputs.device
         ctx.weight_dtype = weights.dtype
+        ctx.per_row_weights = weights.dim() == 2
         ctx.jacobian = jacobian
         return torch.as_tensor(outputs, dtype=inputs.dtype, device=inputs.device)
 
@@ -63,7 +65,8 @@ class _PrimitiveFunction(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_inputs = torch.einsum("bo,boi->bi", grad, jac[..., : ctx.num_inputs])
         if ctx.needs_input_grad[1]:
-            grad_weights = torch.einsum("bo,bow->w", grad, jac[..., ctx.num_inputs :]).to(
+            pattern = "bo,bow->bw" if ctx.per_row_weights else "bo,bow->w"
+            grad_weights = torch.einsum(pattern, grad, jac[..., ctx.num_inputs :]).to(
                 ctx.weight_dtype
             )
         return grad_inputs, grad_weights, None, None, None
@@ -74,7 +77,9 @@ def primitive_apply(inputs: torch.Tensor, weights: torch.Tensor, run_fn: RunFn) 
 
     Args:
         inputs: ``(batch, num_inputs)``.
-        weights: ``(num_weights,)``.
+        weights: ``(num_weights,)`` shared by all rows, or ``(batch, num_weights)`` per row (e.g.
+            gathered from a ``(num_circuits, num_weights)`` parameter: autograd then scatters the
+            per-row gradients back).
         run_fn: Evaluates the values ``(batch, num_inputs + num_weights)``; with a ``wrt`` list it
             also returns the Jacobian for those parameter indices.
 
