@@ -9,8 +9,10 @@
    :toctree: ../stubs/
 
    QuantumLayer
+   Quanv2d
 """
 
 from .quantum_layer import GRADIENT_MODES, QuantumLayer
+from .quanv import READOUTS, Quanv2d
 
-__all__ = ["QuantumLayer", "GRADIENT_MODES"]
+__all__ = ["QuantumLayer", "Quanv2d", "GRADIENT_MODES", "READOUTS"]

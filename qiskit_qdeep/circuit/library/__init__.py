@@ -12,8 +12,33 @@ Parameterized templates
    :toctree: ../stubs/
 
    strongly_entangling_circuit
+   quanv_kernel_circuit
+   quanvolution_encoding
+   random_quanvolution_circuit
+   hqnn_quanv_ansatz
+   qccnn_ansatz
 """
 
+from .quanvolution import (
+    ANSATZES,
+    ENCODINGS,
+    hqnn_quanv_ansatz,
+    num_ansatz_weights,
+    qccnn_ansatz,
+    quanv_kernel_circuit,
+    quanvolution_encoding,
+    random_quanvolution_circuit,
+)
 from .strongly_entangling import strongly_entangling_circuit
 
-__all__ = ["strongly_entangling_circuit"]
+__all__ = [
+    "strongly_entangling_circuit",
+    "quanv_kernel_circuit",
+    "quanvolution_encoding",
+    "random_quanvolution_circuit",
+    "hqnn_quanv_ansatz",
+    "qccnn_ansatz",
+    "num_ansatz_weights",
+    "ENCODINGS",
+    "ANSATZES",
+]
