@@ -5,6 +5,16 @@
 
 .. currentmodule:: qiskit_qdeep.models
 
+HQNN-Parallel
+-------------
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   HQNNParallel
+   HQNNParallelClassical
+   count_parameters
+
 Quanvolution models
 -------------------
 
@@ -18,6 +28,12 @@ Quanvolution models
    QCCNNClassical
 """
 
+from .hqnn_parallel import (
+    PAPER_PARAMETER_COUNTS,
+    HQNNParallel,
+    HQNNParallelClassical,
+    count_parameters,
+)
 from .quanv_models import (
     CNN1,
     CNN4,
@@ -31,6 +47,10 @@ from .quanv_models import (
 )
 
 __all__ = [
+    "HQNNParallel",
+    "HQNNParallelClassical",
+    "count_parameters",
+    "PAPER_PARAMETER_COUNTS",
     "HQNNQuanv",
     "CNN1",
     "CNN4",

@@ -9,10 +9,12 @@
    :toctree: ../stubs/
 
    QuantumLayer
+   ParallelQuantumLayer
    Quanv2d
 """
 
 from .quantum_layer import GRADIENT_MODES, QuantumLayer
+from .parallel import ParallelQuantumLayer
 from .quanv import READOUTS, Quanv2d
 
-__all__ = ["QuantumLayer", "Quanv2d", "GRADIENT_MODES", "READOUTS"]
+__all__ = ["QuantumLayer", "ParallelQuantumLayer", "Quanv2d", "GRADIENT_MODES", "READOUTS"]

@@ -17,16 +17,17 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 from torch import nn
 
 from ..exceptions import QDeepValueError
-from ..primitives import (
-    DEFAULT_MAX_BINDINGS_PER_PUB,
-    EstimatorRunner,
-    StatevectorEngine,
-    TorchStatevectorEstimator,
-)
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner
 from ..primitives.runners import as_sparse_pauli_ops
 from ._autograd import primitive_apply
-
-GRADIENT_MODES = ("auto", "backprop", "parameter-shift")
+from ._common import (
+    GRADIENT_MODES,  # noqa: F401  (re-exported by qiskit_qdeep.nn)
+    EngineCache,
+    coerce_inputs,
+    make_initial_weights,
+    resolve_gradient,
+    runner_fn,
+)
 
 
 def _check_params(circuit: QuantumCircuit, input_params, weight_params) -> tuple[list, list]:
@@ -139,35 +140,20 @@ class QuantumLayer(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if gradient not in GRADIENT_MODES:
-            raise QDeepValueError(f"gradient must be one of {GRADIENT_MODES}, got {gradient!r}.")
+        gradient = resolve_gradient(gradient, estimator, pass_manager)
         if not isinstance(circuit, QuantumCircuit):
             raise QDeepValueError(f"circuit must be a QuantumCircuit, got {type(circuit).__name__}.")
         self._circuit = circuit.copy()
         self._input_params, self._weight_params = _check_params(circuit, input_params, weight_params)
         self._observables = as_sparse_pauli_ops(observables, circuit.num_qubits)
-        if gradient == "auto":
-            gradient = "backprop" if estimator is None and pass_manager is None else "parameter-shift"
-        if gradient == "backprop":
-            if pass_manager is not None:
-                raise QDeepValueError(
-                    "gradient='backprop' simulates the circuit exactly in torch; a pass_manager "
-                    "only applies to gradient='parameter-shift' on an estimator."
-                )
-            if estimator is not None and not isinstance(estimator, TorchStatevectorEstimator):
-                raise QDeepValueError(
-                    f"gradient='backprop' needs the exact torch engine, not {type(estimator).__name__}; "
-                    "use gradient='parameter-shift' to train on this estimator."
-                )
         self._gradient = gradient
-        self._max_qubits = max_qubits
         parameters = self._input_params + self._weight_params
-        self._parameters_order = parameters
-        self._engines: dict[tuple, StatevectorEngine] = {}
+        self._engines: EngineCache | None = None
         self._runner: EstimatorRunner | None = None
         if gradient == "backprop":
             # Build (and validate) the engine once on the CPU; others are made per dtype/device.
-            self._engine(torch.float64, torch.device("cpu"))
+            self._engines = EngineCache(self._circuit, parameters, max_qubits)
+            self._engines.get(torch.float64, torch.device("cpu"))
         else:
             self._runner = EstimatorRunner(
                 self._circuit,
@@ -179,36 +165,11 @@ class QuantumLayer(nn.Module):
                 max_bindings_per_pub=max_bindings_per_pub,
                 seed=seed,
             )
-        self.weight = nn.Parameter(self._initial_weights(initial_weights, seed))
-
-    def _initial_weights(self, initial_weights, seed) -> torch.Tensor:
-        num = len(self._weight_params)
-        dtype = torch.get_default_dtype()
-        if initial_weights is None:
-            generator = torch.Generator().manual_seed(seed) if seed is not None else None
-            return 2 * np.pi * torch.rand(num, generator=generator, dtype=dtype)
-        weights = torch.as_tensor(np.asarray(initial_weights, dtype=float), dtype=dtype).reshape(-1)
-        if weights.numel() != num:
-            raise QDeepValueError(
-                f"initial_weights must have {num} entries (one per weight parameter), got "
-                f"{weights.numel()}."
+        self.weight = nn.Parameter(
+            make_initial_weights(
+                (len(self._weight_params),), initial_weights, seed, "one per weight parameter"
             )
-        if not torch.isfinite(weights).all():
-            raise QDeepValueError("initial_weights contain NaN or inf.")
-        return weights
-
-    def _engine(self, dtype: torch.dtype, device: torch.device) -> StatevectorEngine:
-        key = (dtype, str(device))
-        if key not in self._engines:
-            complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-            self._engines[key] = StatevectorEngine(
-                self._circuit,
-                parameters=self._parameters_order,
-                dtype=complex_dtype,
-                device=device,
-                max_qubits=self._max_qubits,
-            )
-        return self._engines[key]
+        )
 
     @property
     def circuit(self) -> QuantumCircuit:
@@ -262,11 +223,6 @@ class QuantumLayer(nn.Module):
             f"gradient={self._gradient!r}"
         )
 
-    def _run(self, values: np.ndarray, wrt):
-        if wrt is None:
-            return self._runner.run(values), None
-        return self._runner.run_with_gradient(values, wrt)
-
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Expectation values for a batch.
 
@@ -279,25 +235,14 @@ class QuantumLayer(nn.Module):
         Raises:
             QDeepValueError: For a wrong input width or NaN/inf inputs.
         """
-        if not isinstance(inputs, torch.Tensor):
-            inputs = torch.as_tensor(np.asarray(inputs), dtype=self.weight.dtype)
-        if not torch.is_floating_point(inputs):
-            inputs = inputs.to(self.weight.dtype)
-        unbatched = inputs.dim() == 1
-        if unbatched:
-            inputs = inputs.unsqueeze(0)
-        if inputs.dim() != 2 or inputs.shape[-1] != self.num_inputs:
-            raise QDeepValueError(
-                f"QuantumLayer expects inputs of shape (batch, {self.num_inputs}), got "
-                f"{tuple(inputs.shape if not unbatched else inputs.shape[1:])}."
-            )
-        if not torch.isfinite(inputs).all():
-            raise QDeepValueError("QuantumLayer inputs contain NaN or inf.")
+        inputs, unbatched = coerce_inputs(
+            inputs, self.num_inputs, self.weight.dtype, "QuantumLayer"
+        )
         if self._gradient == "backprop":
             weight = self.weight.to(inputs.dtype)
             values = torch.cat([inputs, weight.expand(inputs.shape[0], -1)], dim=1)
-            engine = self._engine(inputs.dtype, inputs.device)
+            engine = self._engines.get(inputs.dtype, inputs.device)
             out = engine.expectation_values(values, self._observables).to(inputs.dtype)
         else:
-            out = primitive_apply(inputs, self.weight, self._run)
+            out = primitive_apply(inputs, self.weight, runner_fn(self._runner))
         return out.squeeze(0) if unbatched else out

@@ -1,0 +1,172 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""Helpers shared by the circuit-backed torch layers (validation, weights, engine cache)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.passmanager import BasePassManager
+from qiskit.primitives import BaseEstimatorV2
+
+from ..exceptions import QDeepValueError
+from ..primitives import EstimatorRunner, StatevectorEngine, TorchStatevectorEstimator
+
+#: Accepted values of the ``gradient`` argument of the circuit-backed layers.
+GRADIENT_MODES = ("auto", "backprop", "parameter-shift")
+
+
+def resolve_gradient(
+    gradient: str, estimator: BaseEstimatorV2 | None, pass_manager: BasePassManager | None
+) -> str:
+    """Resolves ``"auto"`` and checks that the options fit the gradient mode.
+
+    ``"auto"`` is ``"backprop"`` when neither ``estimator`` nor ``pass_manager`` is given and
+    ``"parameter-shift"`` otherwise.
+
+    Returns:
+        ``"backprop"`` or ``"parameter-shift"``.
+
+    Raises:
+        QDeepValueError: For an unknown mode, or backprop with a pass manager or with an estimator
+            other than :class:`~qiskit_qdeep.primitives.TorchStatevectorEstimator`.
+    """
+    if gradient not in GRADIENT_MODES:
+        raise QDeepValueError(f"gradient must be one of {GRADIENT_MODES}, got {gradient!r}.")
+    if gradient == "auto":
+        gradient = "backprop" if estimator is None and pass_manager is None else "parameter-shift"
+    if gradient == "backprop":
+        if pass_manager is not None:
+            raise QDeepValueError(
+                "gradient='backprop' simulates the circuit exactly in torch; a pass_manager "
+                "only applies to gradient='parameter-shift' on an estimator."
+            )
+        if estimator is not None and not isinstance(estimator, TorchStatevectorEstimator):
+            raise QDeepValueError(
+                "gradient='backprop' needs the exact torch engine, not "
+                f"{type(estimator).__name__}; use gradient='parameter-shift' to train on this "
+                "estimator."
+            )
+    return gradient
+
+
+def make_initial_weights(
+    shape: tuple[int, ...],
+    initial_weights: np.ndarray | torch.Tensor | None,
+    seed: int | None,
+    description: str,
+) -> torch.Tensor:
+    """Initial weights of ``shape`` in torch's default dtype.
+
+    Without ``initial_weights`` they are uniform in ``[0, 2 pi)``, drawn from a generator seeded
+    with ``seed`` (torch's global generator when ``seed`` is ``None``). Given weights may have any
+    shape with the right number of entries; they are reshaped to ``shape``.
+
+    Args:
+        shape: Shape of the weight tensor.
+        initial_weights: Given weights, or ``None``.
+        seed: Seed of the default weights.
+        description: What the entries are, for the error message.
+
+    Raises:
+        QDeepValueError: For a wrong number of entries or NaN/inf entries.
+    """
+    dtype = torch.get_default_dtype()
+    if initial_weights is None:
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return 2 * np.pi * torch.rand(shape, generator=generator, dtype=dtype)
+    if isinstance(initial_weights, torch.Tensor):
+        initial_weights = initial_weights.detach().cpu().numpy()
+    weights = torch.as_tensor(np.asarray(initial_weights, dtype=float), dtype=dtype)
+    num = int(np.prod(shape))
+    if weights.numel() != num:
+        raise QDeepValueError(
+            f"initial_weights must have {num} entries ({description}), got {weights.numel()}."
+        )
+    if not torch.isfinite(weights).all():
+        raise QDeepValueError("initial_weights contain NaN or inf.")
+    return weights.reshape(shape)
+
+
+def coerce_inputs(
+    inputs: torch.Tensor | np.ndarray, num_features: int, dtype: torch.dtype, owner: str
+) -> tuple[torch.Tensor, bool]:
+    """Turns the inputs of a layer into a finite floating ``(batch, num_features)`` tensor.
+
+    Args:
+        inputs: ``(batch, num_features)`` or ``(num_features,)``; array-likes are converted.
+        num_features: Expected width.
+        dtype: Dtype of array-like or integer inputs.
+        owner: Layer name used in the error messages.
+
+    Returns:
+        ``(inputs_2d, unbatched)``; ``unbatched`` tells whether a batch axis was added.
+
+    Raises:
+        QDeepValueError: For a wrong shape or NaN/inf entries.
+    """
+    if not isinstance(inputs, torch.Tensor):
+        inputs = torch.as_tensor(np.asarray(inputs), dtype=dtype)
+    if not torch.is_floating_point(inputs):
+        inputs = inputs.to(dtype)
+    unbatched = inputs.dim() == 1
+    if unbatched:
+        inputs = inputs.unsqueeze(0)
+    if inputs.dim() != 2 or inputs.shape[-1] != num_features:
+        shape = tuple(inputs.shape[1:] if unbatched else inputs.shape)
+        raise QDeepValueError(
+            f"{owner} expects inputs of shape (batch, {num_features}), got {shape}."
+        )
+    if not torch.isfinite(inputs).all():
+        raise QDeepValueError(f"{owner} inputs contain NaN or inf.")
+    return inputs, unbatched
+
+
+class EngineCache:
+    """One compiled :class:`~qiskit_qdeep.primitives.StatevectorEngine` per (dtype, device).
+
+    ``float64`` inputs get a ``complex128`` engine, everything else ``complex64``.
+
+    Args:
+        circuit: The circuit template.
+        parameters: Order of the parameter values' last axis.
+        max_qubits: Qubit limit of the engine.
+    """
+
+    def __init__(
+        self, circuit: QuantumCircuit, parameters: Sequence[Parameter], max_qubits: int
+    ) -> None:
+        self._circuit = circuit
+        self._parameters = list(parameters)
+        self._max_qubits = max_qubits
+        self._engines: dict[tuple, StatevectorEngine] = {}
+
+    def get(self, dtype: torch.dtype, device: torch.device | str) -> StatevectorEngine:
+        """The engine for real ``dtype`` on ``device`` (compiled on first use)."""
+        key = (dtype, str(device))
+        if key not in self._engines:
+            complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+            self._engines[key] = StatevectorEngine(
+                self._circuit,
+                parameters=self._parameters,
+                dtype=complex_dtype,
+                device=device,
+                max_qubits=self._max_qubits,
+            )
+        return self._engines[key]
+
+
+def runner_fn(runner: EstimatorRunner):
+    """The ``run_fn`` of :func:`~qiskit_qdeep.nn._autograd.primitive_apply` for ``runner``."""
+
+    def run(values: np.ndarray, wrt):
+        if wrt is None:
+            return runner.run(values), None
+        return runner.run_with_gradient(values, wrt)
+
+    return run
