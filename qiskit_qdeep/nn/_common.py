@@ -60,18 +60,24 @@ def make_initial_weights(
     initial_weights: np.ndarray | torch.Tensor | None,
     seed: int | None,
     description: str,
+    *,
+    report_shape: bool = False,
 ) -> torch.Tensor:
     """Initial weights of ``shape`` in torch's default dtype.
 
     Without ``initial_weights`` they are uniform in ``[0, 2 pi)``, drawn from a generator seeded
     with ``seed`` (torch's global generator when ``seed`` is ``None``). Given weights may have any
-    shape with the right number of entries; they are reshaped to ``shape``.
+    shape with the right number of entries; they are copied (never shared with the caller's array
+    or tensor) and reshaped to ``shape``.
 
     Args:
         shape: Shape of the weight tensor.
         initial_weights: Given weights, or ``None``.
         seed: Seed of the default weights.
         description: What the entries are, for the error message.
+        report_shape: If ``True`` the error message for a wrong size names the expected and the
+            given shape (``"must have shape (2, 3) (...), got (5,)"``) instead of the numbers of
+            entries (``"must have 6 entries (...), got 5"``).
 
     Raises:
         QDeepValueError: For a wrong number of entries or NaN/inf entries.
@@ -81,16 +87,45 @@ def make_initial_weights(
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return 2 * np.pi * torch.rand(shape, generator=generator, dtype=dtype)
     if isinstance(initial_weights, torch.Tensor):
-        initial_weights = initial_weights.detach().cpu().numpy()
+        initial_weights = initial_weights.detach().cpu().double().numpy()
     weights = torch.as_tensor(np.asarray(initial_weights, dtype=float), dtype=dtype)
     num = int(np.prod(shape))
     if weights.numel() != num:
-        raise QDeepValueError(
-            f"initial_weights must have {num} entries ({description}), got {weights.numel()}."
-        )
+        if report_shape:
+            expected, got = f"shape {tuple(shape)}", tuple(weights.shape)
+        else:
+            expected, got = f"{num} entries", weights.numel()
+        raise QDeepValueError(f"initial_weights must have {expected} ({description}), got {got}.")
     if not torch.isfinite(weights).all():
         raise QDeepValueError("initial_weights contain NaN or inf.")
-    return weights.reshape(shape)
+    return weights.reshape(shape).clone()
+
+
+def batched_float_tensor(
+    inputs: torch.Tensor | np.ndarray, dtype: torch.dtype, sample_dim: int
+) -> tuple[torch.Tensor, bool]:
+    """Turns inputs into a floating tensor with a leading batch axis.
+
+    Array-likes become tensors of ``dtype``, integer or boolean tensors are cast to ``dtype``
+    (floating tensors keep their dtype), and a single sample (``sample_dim`` axes) gets a batch
+    axis of size one. The shape is not checked further.
+
+    Args:
+        inputs: A tensor or an array-like.
+        dtype: Dtype of array-like or non-floating inputs.
+        sample_dim: Number of axes of one unbatched sample.
+
+    Returns:
+        ``(inputs, unbatched)``; ``unbatched`` tells whether a batch axis was added.
+    """
+    if not isinstance(inputs, torch.Tensor):
+        inputs = torch.as_tensor(np.asarray(inputs), dtype=dtype)
+    if not torch.is_floating_point(inputs):
+        inputs = inputs.to(dtype)
+    unbatched = inputs.dim() == sample_dim
+    if unbatched:
+        inputs = inputs.unsqueeze(0)
+    return inputs, unbatched
 
 
 def coerce_inputs(
@@ -110,13 +145,7 @@ def coerce_inputs(
     Raises:
         QDeepValueError: For a wrong shape or NaN/inf entries.
     """
-    if not isinstance(inputs, torch.Tensor):
-        inputs = torch.as_tensor(np.asarray(inputs), dtype=dtype)
-    if not torch.is_floating_point(inputs):
-        inputs = inputs.to(dtype)
-    unbatched = inputs.dim() == 1
-    if unbatched:
-        inputs = inputs.unsqueeze(0)
+    inputs, unbatched = batched_float_tensor(inputs, dtype, 1)
     if inputs.dim() != 2 or inputs.shape[-1] != num_features:
         shape = tuple(inputs.shape[1:] if unbatched else inputs.shape)
         raise QDeepValueError(

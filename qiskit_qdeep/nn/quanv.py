@@ -22,17 +22,24 @@ from ..circuit.library.quanvolution import (
     quanv_kernel_circuit,
 )
 from ..exceptions import QDeepValueError
-from ..primitives import (
-    DEFAULT_MAX_BINDINGS_PER_PUB,
-    EstimatorRunner,
-    StatevectorEngine,
-    TorchStatevectorEstimator,
-)
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner
 from ._autograd import primitive_apply
-from .quantum_layer import GRADIENT_MODES
+from ._common import (
+    EngineCache,
+    batched_float_tensor,
+    make_initial_weights,
+    resolve_gradient,
+    runner_fn,
+)
 
 #: Readouts of a quanvolution filter.
 READOUTS = ("per_qubit", "parity")
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise QDeepValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
 
 
 def _pair(value, name: str, minimum: int) -> tuple[int, int]:
@@ -183,23 +190,12 @@ class Quanv2d(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if (
-            isinstance(in_channels, bool)
-            or not isinstance(in_channels, (int, np.integer))
-            or (in_channels < 1)
-        ):
-            raise QDeepValueError(f"in_channels must be a positive integer, got {in_channels!r}.")
-        if (
-            isinstance(num_filters, bool)
-            or not isinstance(num_filters, (int, np.integer))
-            or (num_filters < 1)
-        ):
-            raise QDeepValueError(f"num_filters must be a positive integer, got {num_filters!r}.")
-        self.in_channels = int(in_channels)
+        self.in_channels = _positive_int(in_channels, "in_channels")
+        num_filters = _positive_int(num_filters, "num_filters")
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
-        self.num_filters = int(num_filters)
+        self.num_filters = num_filters
         if encoding not in ENCODINGS:
             raise QDeepValueError(f"encoding must be one of {tuple(ENCODINGS)}, got {encoding!r}.")
         if readout not in READOUTS:
@@ -208,8 +204,7 @@ class Quanv2d(nn.Module):
             raise QDeepValueError(
                 f"ansatz must be one of {ANSATZES} or a QuantumCircuit, got {ansatz!r}."
             )
-        if gradient not in GRADIENT_MODES:
-            raise QDeepValueError(f"gradient must be one of {GRADIENT_MODES}, got {gradient!r}.")
+        gradient = resolve_gradient(gradient, estimator, pass_manager)
         if input_range is not None:
             low, high = (float(v) for v in input_range)
             if not low < high:
@@ -262,29 +257,14 @@ class Quanv2d(nn.Module):
         self._observables = [SparsePauliOp(label) for label in labels]
 
         # ----- execution path
-        if gradient == "auto":
-            gradient = (
-                "backprop" if estimator is None and pass_manager is None else "parameter-shift"
-            )
-        if gradient == "backprop":
-            if pass_manager is not None:
-                raise QDeepValueError(
-                    "gradient='backprop' simulates the circuit exactly in torch; a pass_manager "
-                    "only applies to gradient='parameter-shift' on an estimator."
-                )
-            if estimator is not None and not isinstance(estimator, TorchStatevectorEstimator):
-                raise QDeepValueError(
-                    "gradient='backprop' needs the exact torch engine, not "
-                    f"{type(estimator).__name__}; use gradient='parameter-shift' to run on this "
-                    "estimator."
-                )
         self._gradient = gradient
-        self._max_qubits = max_qubits
-        self._engines: dict[tuple, StatevectorEngine] = {}
+        self._engines: EngineCache | None = None
         self._runner: EstimatorRunner | None = None
         parameters = self._input_params + self._weight_params
         if gradient == "backprop":
-            self._engine(torch.float64, torch.device("cpu"))
+            # Build (and validate) the engine once on the CPU; others are made per dtype/device.
+            self._engines = EngineCache(self._circuit, parameters, max_qubits)
+            self._engines.get(torch.float64, torch.device("cpu"))
         else:
             self._runner = EstimatorRunner(
                 self._circuit,
@@ -297,45 +277,20 @@ class Quanv2d(nn.Module):
                 seed=seed,
             )
 
-        weight = self._initial_weights(initial_weights, seed, rng)
+        shape = (self.num_filters, num_weights)
+        if initial_weights is None and rng is not None:
+            # random ansatz: the angles follow the structure in the same generator
+            weight = torch.as_tensor(
+                rng.uniform(0.0, 2.0 * np.pi, shape), dtype=torch.get_default_dtype()
+            )
+        else:
+            weight = make_initial_weights(
+                shape, initial_weights, seed, "num_filters, num_weights", report_shape=True
+            )
         if self.trainable and num_weights:
             self.weight = nn.Parameter(weight)
         else:
             self.register_buffer("weight", weight)
-
-    def _initial_weights(self, initial_weights, seed, rng) -> torch.Tensor:
-        shape = (self.num_filters, len(self._weight_params))
-        dtype = torch.get_default_dtype()
-        if initial_weights is not None:
-            if isinstance(initial_weights, torch.Tensor):
-                initial_weights = initial_weights.detach().cpu().double().numpy()
-            weights = torch.as_tensor(np.asarray(initial_weights, dtype=float), dtype=dtype)
-            if weights.numel() != shape[0] * shape[1]:
-                raise QDeepValueError(
-                    f"initial_weights must have shape {shape} (num_filters, num_weights), got "
-                    f"{tuple(weights.shape)}."
-                )
-            weights = weights.reshape(shape).clone()
-            if not torch.isfinite(weights).all():
-                raise QDeepValueError("initial_weights contain NaN or inf.")
-            return weights
-        if rng is not None:  # random ansatz: angles follow the structure in the same generator
-            return torch.as_tensor(rng.uniform(0.0, 2.0 * np.pi, shape), dtype=dtype)
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        return 2 * np.pi * torch.rand(shape, generator=generator, dtype=dtype)
-
-    def _engine(self, dtype: torch.dtype, device: torch.device) -> StatevectorEngine:
-        key = (dtype, str(device))
-        if key not in self._engines:
-            complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-            self._engines[key] = StatevectorEngine(
-                self._circuit,
-                parameters=self._input_params + self._weight_params,
-                dtype=complex_dtype,
-                device=device,
-                max_qubits=self._max_qubits,
-            )
-        return self._engines[key]
 
     # ----- read-only views
     @property
@@ -430,19 +385,8 @@ class Quanv2d(nn.Module):
         )
 
     # ----- evaluation
-    def _run(self, values: np.ndarray, wrt):
-        if wrt is None:
-            return self._runner.run(values), None
-        return self._runner.run_with_gradient(values, wrt)
-
     def _check_input(self, inputs) -> tuple[torch.Tensor, bool]:
-        if not isinstance(inputs, torch.Tensor):
-            inputs = torch.as_tensor(np.asarray(inputs), dtype=self.weight.dtype)
-        if not torch.is_floating_point(inputs):
-            inputs = inputs.to(self.weight.dtype)
-        unbatched = inputs.dim() == 3
-        if unbatched:
-            inputs = inputs.unsqueeze(0)
+        inputs, unbatched = batched_float_tensor(inputs, self.weight.dtype, 3)
         if inputs.dim() != 4:
             raise QDeepValueError(
                 f"Quanv2d expects input of shape (batch, {self.in_channels}, height, width) or "
@@ -502,10 +446,10 @@ class Quanv2d(nn.Module):
         row_weights = weight.unsqueeze(0).expand(rows, f, num_w).reshape(rows * f, num_w)
         if self._gradient == "backprop":
             values = torch.cat([row_inputs, row_weights], dim=1)
-            engine = self._engine(inputs.dtype, inputs.device)
+            engine = self._engines.get(inputs.dtype, inputs.device)
             out = engine.expectation_values(values, self._observables).to(inputs.dtype)
         else:
-            out = primitive_apply(row_inputs, row_weights, self._run)
+            out = primitive_apply(row_inputs, row_weights, runner_fn(self._runner))
         num_out = self.outputs_per_filter
         out = out.reshape(batch, channels, num_patches, f, num_out).permute(0, 1, 3, 4, 2)
         out = out.reshape(batch, channels * f * num_out, h_out, w_out)
