@@ -16,8 +16,8 @@ import sys
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per task."""
-    from .benchmarks import execution_core
     from . import demo
+    from .benchmarks import execution_core
 
     parser = argparse.ArgumentParser(
         prog="qiskit-qdeep", description="Hybrid quantum deep learning on Qiskit primitives."
@@ -60,11 +60,17 @@ def _run_reproductions(args: argparse.Namespace) -> int:
     names = list(REGISTRY) if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
-        print(f"unknown reproduction(s) {unknown}; available: {', '.join(REGISTRY)}", file=sys.stderr)
+        print(
+            f"unknown reproduction(s) {unknown}; available: {', '.join(REGISTRY)}", file=sys.stderr
+        )
         return 2
     config = ReproductionConfig(
-        quick=args.quick, data_dir=args.data_dir, download=args.download, seed=args.seed,
-        output=args.output, progress=not args.no_progress,
+        quick=args.quick,
+        data_dir=args.data_dir,
+        download=args.download,
+        seed=args.seed,
+        output=args.output,
+        progress=not args.no_progress,
     )
     for name in names:
         result = run_reproduction(name, config)

@@ -47,7 +47,11 @@ class HQNNDigits(nn.Module):
             circuit, observables, x, w = hqnn_block(num_qubits, reps, index=i)
             self.quantum.append(
                 QuantumLayer(
-                    circuit, observables, x, w, estimator=estimator,
+                    circuit,
+                    observables,
+                    x,
+                    w,
+                    estimator=estimator,
                     seed=None if seed is None else seed + i,
                 )
             )
@@ -72,7 +76,9 @@ def load_digits_split(seed: int = 0, test_size: float = 0.2):
     )
 
 
-def train_digits(epochs: int = 15, batch_size: int = 32, lr: float = 0.01, seed: int = 0, progress=True):
+def train_digits(
+    epochs: int = 15, batch_size: int = 32, lr: float = 0.01, seed: int = 0, progress=True
+):
     """Trains :class:`HQNNDigits` on digits; returns ``(model, test_accuracy, seconds)``."""
     torch.manual_seed(seed)
     x_train, x_test, y_train, y_test = load_digits_split(seed)
@@ -133,7 +139,9 @@ def time_quantum_part(model: HQNNDigits, *, batch: int = 64, baseline_samples: i
     sample = inputs[:baseline_samples].detach().clone().requires_grad_(True)
     start = time.perf_counter()
     _forward_backward(qml, sample)
-    times["qiskit-ML EstimatorQNN+TorchConnector"] = (time.perf_counter() - start) * batch / baseline_samples
+    times["qiskit-ML EstimatorQNN+TorchConnector"] = (
+        (time.perf_counter() - start) * batch / baseline_samples
+    )
     return times
 
 
@@ -154,7 +162,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Runs the demo for parsed arguments."""
-    print("HQNN-Parallel head (4 x 5-qubit circuits, 3 layers) on scikit-learn digits, exact engine")
+    print(
+        "HQNN-Parallel head (4 x 5-qubit circuits, 3 layers) on scikit-learn digits, exact engine"
+    )
     model, accuracy, seconds = train_digits(epochs=args.epochs, seed=args.seed)
     print(f"test accuracy: {accuracy:.2%}  ({args.epochs} epochs, {seconds:.1f} s training)")
     if args.skip_timing:
@@ -163,6 +173,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     times = time_quantum_part(model, baseline_samples=args.baseline_samples, seed=args.seed)
     reference = times["qiskit-ML EstimatorQNN+TorchConnector"]
     for name, value in times.items():
-        note = f"(scaled from {args.baseline_samples} samples)" if name.startswith("qiskit-ML") else ""
+        note = (
+            f"(scaled from {args.baseline_samples} samples)" if name.startswith("qiskit-ML") else ""
+        )
         print(f"  {name:<40s} {value * 1e3:12.1f} ms   speed-up {reference / value:10,.0f}x {note}")
     return 0

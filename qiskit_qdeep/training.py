@@ -136,7 +136,9 @@ def fit_classifier(
     if loss not in LOSSES:
         raise QDeepValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
     if epochs < 0 or batch_size < 1:
-        raise QDeepValueError(f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}.")
+        raise QDeepValueError(
+            f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}."
+        )
     x = _as_tensor(inputs, torch.get_default_dtype())
     y = _as_tensor(targets, torch.long)
     if len(x) != len(y) or len(x) == 0:
@@ -158,7 +160,13 @@ def fit_classifier(
         torch.set_rng_state(state["torch_rng"])
         history = TrainingHistory(**state["history"])
         start_epoch = state["epoch"]
-    bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress, initial=start_epoch, total=epochs)
+    bar = tqdm(
+        range(start_epoch, epochs),
+        desc=desc,
+        disable=not progress,
+        initial=start_epoch,
+        total=epochs,
+    )
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x), generator=generator)

@@ -35,7 +35,16 @@ class TestCLI(QDeepTestCase):
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             code = main(
-                ["benchmark", "--skip-qiskit-ml", "--batches", "4", "--blocks", "1", "--repeats", "1"]
+                [
+                    "benchmark",
+                    "--skip-qiskit-ml",
+                    "--batches",
+                    "4",
+                    "--blocks",
+                    "1",
+                    "--repeats",
+                    "1",
+                ]
             )
         self.assertEqual(code, 0)
         self.assertIn("QuantumLayer backprop", buffer.getvalue())

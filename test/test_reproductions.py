@@ -33,7 +33,9 @@ class TestReproductions(QDeepTestCase):
         super().tearDown()
 
     def _check(self, name):
-        config = ReproductionConfig(quick=True, data_dir=MNIST_DIR, output=self.output, progress=False)
+        config = ReproductionConfig(
+            quick=True, data_dir=MNIST_DIR, output=self.output, progress=False
+        )
         result = run_reproduction(name, config)
         with open(os.path.join(self.output, f"{name}-quick.json"), encoding="utf-8") as handle:
             data = json.load(handle)

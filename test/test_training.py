@@ -32,8 +32,14 @@ class TestFitClassifier(QDeepTestCase):
     def test_learns_and_records(self):
         model = make_model(0)
         history = fit_classifier(
-            model, self.x, self.y, epochs=40, batch_size=16, lr=0.05,
-            eval_data=(self.x, self.y), progress=False,
+            model,
+            self.x,
+            self.y,
+            epochs=40,
+            batch_size=16,
+            lr=0.05,
+            eval_data=(self.x, self.y),
+            progress=False,
         )
         self.assertEqual(len(history.train_loss), 40)
         self.assertLess(history.train_loss[-1], history.train_loss[0])
@@ -47,10 +53,19 @@ class TestFitClassifier(QDeepTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "ckpt.pt")
             first = make_model(1)
-            fit_classifier(first, self.x, self.y, epochs=2, seed=3, progress=False, loss="mse", checkpoint=path)
+            fit_classifier(
+                first, self.x, self.y, epochs=2, seed=3, progress=False, loss="mse", checkpoint=path
+            )
             resumed = make_model(99)  # weights come from the checkpoint
             history = fit_classifier(
-                resumed, self.x, self.y, epochs=4, seed=3, progress=False, loss="mse", checkpoint=path
+                resumed,
+                self.x,
+                self.y,
+                epochs=4,
+                seed=3,
+                progress=False,
+                loss="mse",
+                checkpoint=path,
             )
         self.assertEqual(history.train_loss, ref.train_loss)
         for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):

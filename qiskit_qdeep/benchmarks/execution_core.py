@@ -155,7 +155,9 @@ def run_benchmark(
         for batch in batches:
             inputs = torch.rand(batch, 5 * num_blocks, requires_grad=True)
             if qml_per_sample is not None:
-                note = "" if batch == baseline_samples else f"(scaled from {baseline_samples} samples)"
+                note = (
+                    "" if batch == baseline_samples else f"(scaled from {baseline_samples} samples)"
+                )
                 log(Row(num_blocks, batch, "qiskit-ML (Aer)", qml_per_sample * batch, note))
             # The same bindings sent by hand: as ONE PUB (while Aer's super-linear cost in the PUB
             # size keeps that affordable) and as the runner's chunks in one run call.
@@ -178,10 +180,21 @@ def run_benchmark(
                     pub = (plan.circuit, obs, bindings)
                     raw_one += _median_time(lambda pub=pub: aer.run([pub]).result(), 1)
             if num_bindings <= raw_single_max:
-                log(Row(num_blocks, batch, "raw Aer, one PUB", raw_one, f"({num_bindings} bindings/block)"))
+                log(
+                    Row(
+                        num_blocks,
+                        batch,
+                        "raw Aer, one PUB",
+                        raw_one,
+                        f"({num_bindings} bindings/block)",
+                    )
+                )
             log(
                 Row(
-                    num_blocks, batch, "raw Aer, same chunks", raw_chunked,
+                    num_blocks,
+                    batch,
+                    "raw Aer, same chunks",
+                    raw_chunked,
                     f"({len(chunks)} PUB(s)/block)",
                 )
             )
@@ -201,7 +214,10 @@ def _fill_ratios(rows: list[Row]) -> None:
         if qml is not None:
             row.ratios["speed-up vs qiskit-ML"] = qml.seconds / row.seconds
         if row.path == "QuantumLayer PS/Aer":
-            for path, key in (("raw Aer, one PUB", "vs one PUB"), ("raw Aer, same chunks", "vs chunks")):
+            for path, key in (
+                ("raw Aer, one PUB", "vs one PUB"),
+                ("raw Aer, same chunks", "vs chunks"),
+            ):
                 raw = by_key.get((row.blocks, row.batch, path))
                 if raw is not None:
                     row.ratios[key] = row.seconds / raw.seconds

@@ -13,8 +13,8 @@
    Quanv2d
 """
 
-from .quantum_layer import GRADIENT_MODES, QuantumLayer
 from .parallel import ParallelQuantumLayer
+from .quantum_layer import GRADIENT_MODES, QuantumLayer
 from .quanv import READOUTS, Quanv2d
 
 __all__ = ["QuantumLayer", "ParallelQuantumLayer", "Quanv2d", "GRADIENT_MODES", "READOUTS"]

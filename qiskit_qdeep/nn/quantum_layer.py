@@ -142,9 +142,13 @@ class QuantumLayer(nn.Module):
         super().__init__()
         gradient = resolve_gradient(gradient, estimator, pass_manager)
         if not isinstance(circuit, QuantumCircuit):
-            raise QDeepValueError(f"circuit must be a QuantumCircuit, got {type(circuit).__name__}.")
+            raise QDeepValueError(
+                f"circuit must be a QuantumCircuit, got {type(circuit).__name__}."
+            )
         self._circuit = circuit.copy()
-        self._input_params, self._weight_params = _check_params(circuit, input_params, weight_params)
+        self._input_params, self._weight_params = _check_params(
+            circuit, input_params, weight_params
+        )
         self._observables = as_sparse_pauli_ops(observables, circuit.num_qubits)
         self._gradient = gradient
         parameters = self._input_params + self._weight_params
@@ -217,6 +221,7 @@ class QuantumLayer(nn.Module):
         return self._runner
 
     def extra_repr(self) -> str:
+        """Sizes and gradient mode shown in the module's ``repr``."""
         return (
             f"num_qubits={self._circuit.num_qubits}, num_inputs={self.num_inputs}, "
             f"num_weights={self.num_weights}, num_outputs={self.num_outputs}, "

@@ -83,7 +83,9 @@ class ParameterMap:
                 continue
             if isinstance(expr, Parameter):
                 if expr not in index:
-                    raise QDeepValueError(f"Gate parameter '{expr}' is not among the given parameters.")
+                    raise QDeepValueError(
+                        f"Gate parameter '{expr}' is not among the given parameters."
+                    )
                 coeffs[j, index[expr]] = 1.0
                 continue
             expr_params = list(expr.parameters)

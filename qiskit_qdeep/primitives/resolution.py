@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.passmanager import BasePassManager
+from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 
 from ..exceptions import ISACircuitError, QDeepTypeError
 
@@ -41,7 +41,9 @@ def seed_to_int(seed: int | np.random.Generator | None) -> int | None:
         return None if seed is None else int(seed)
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**31 - 1))
-    raise QDeepTypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}.")
+    raise QDeepTypeError(
+        f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}."
+    )
 
 
 def resolve_estimator(
@@ -67,8 +69,8 @@ def resolve_estimator(
         return TorchStatevectorEstimator(seed=seed)
     if not isinstance(estimator, BaseEstimatorV2):
         raise QDeepTypeError(
-            f"estimator must be a qiskit.primitives.BaseEstimatorV2, got {type(estimator).__name__}."
-            + _v1_hint(estimator, "Estimator")
+            "estimator must be a qiskit.primitives.BaseEstimatorV2, got "
+            f"{type(estimator).__name__}." + _v1_hint(estimator, "Estimator")
         )
     return estimator
 

@@ -86,7 +86,9 @@ class _Runner:
         max_bindings_per_pub: int | None,
     ) -> None:
         if not isinstance(circuit, QuantumCircuit):
-            raise QDeepValueError(f"circuit must be a QuantumCircuit, got {type(circuit).__name__}.")
+            raise QDeepValueError(
+                f"circuit must be a QuantumCircuit, got {type(circuit).__name__}."
+            )
         if max_bindings_per_pub is not None and max_bindings_per_pub < 1:
             raise QDeepValueError(f"max_bindings_per_pub must be >= 1, got {max_bindings_per_pub}.")
         self._circuit = circuit
@@ -214,7 +216,10 @@ class EstimatorRunner(_Runner):
             pub = (circuit, self._obs_array, chunk)
             pubs.append(pub if self.precision is None else (*pub, self.precision))
         result = self._submit(pubs)
-        evs = [np.asarray(res.data.evs, dtype=float).reshape(len(self._obs_array), -1) for res in result]
+        evs = [
+            np.asarray(res.data.evs, dtype=float).reshape(len(self._obs_array), -1)
+            for res in result
+        ]
         return np.concatenate(evs, axis=1)
 
     def run(self, values: np.ndarray) -> np.ndarray:
@@ -294,7 +299,11 @@ class SamplerRunner(_Runner):
                 f"are limited to {MAX_SAMPLER_CLBITS} bits (2**{MAX_SAMPLER_CLBITS} outcomes)."
             )
         super().__init__(
-            circuit, resolve_sampler(sampler, seed=seed), parameters, pass_manager, max_bindings_per_pub
+            circuit,
+            resolve_sampler(sampler, seed=seed),
+            parameters,
+            pass_manager,
+            max_bindings_per_pub,
         )
         self.shots = None if shots is None else int(shots)
 
@@ -312,16 +321,25 @@ class SamplerRunner(_Runner):
         """Outcome frequencies ``(num_outcomes, num_bindings)`` in one ``run`` call."""
         circuit = self._plan.circuit
         chunks = self._chunks(bindings)
-        pubs = [(circuit, chunk) if self.shots is None else (circuit, chunk, self.shots) for chunk in chunks]
+        pubs = [
+            (circuit, chunk) if self.shots is None else (circuit, chunk, self.shots)
+            for chunk in chunks
+        ]
         result = self._submit(pubs)
         freqs = []
         for res in result:
             bits = res.join_data()
-            array = np.asarray(bits.array, dtype=np.uint64).reshape(-1, bits.num_shots, bits.array.shape[-1])
-            weights = np.left_shift(np.uint64(1), 8 * np.arange(array.shape[-1] - 1, -1, -1, dtype=np.uint64))
+            array = np.asarray(bits.array, dtype=np.uint64).reshape(
+                -1, bits.num_shots, bits.array.shape[-1]
+            )
+            weights = np.left_shift(
+                np.uint64(1), 8 * np.arange(array.shape[-1] - 1, -1, -1, dtype=np.uint64)
+            )
             outcomes = (array * weights).sum(axis=-1)  # (n, shots) integers
             n = outcomes.shape[0]
-            index = outcomes + (np.arange(n, dtype=np.uint64)[:, None] * np.uint64(self.num_outcomes))
+            index = outcomes + (
+                np.arange(n, dtype=np.uint64)[:, None] * np.uint64(self.num_outcomes)
+            )
             counts = np.bincount(index.ravel().astype(np.int64), minlength=n * self.num_outcomes)
             freqs.append(counts.reshape(n, self.num_outcomes).T / bits.num_shots)
         return np.concatenate(freqs, axis=1)

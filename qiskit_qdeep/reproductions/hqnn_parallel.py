@@ -65,7 +65,12 @@ def hqnn_parallel(config: ReproductionConfig) -> ReproductionResult:
     x_test, y_test = load_mnist(config.data_dir, split="test", download=config.download)
     epochs = 1 if config.quick else EPOCHS
     if config.quick:
-        x_train, y_train, x_test, y_test = x_train[:2000], y_train[:2000], x_test[:500], y_test[:500]
+        x_train, y_train, x_test, y_test = (
+            x_train[:2000],
+            y_train[:2000],
+            x_test[:500],
+            y_test[:500],
+        )
     x_train_t = torch.from_numpy(x_train)[:, None]
     x_test_t = torch.from_numpy(x_test)[:, None]
     y_train_t, y_test_t = torch.from_numpy(y_train), torch.from_numpy(y_test)
@@ -78,18 +83,31 @@ def hqnn_parallel(config: ReproductionConfig) -> ReproductionResult:
         model = factory()
         checkpoint = output_path(config, f"hqnn-parallel-{name.lower()}.pt")
         history = fit_classifier(
-            model, x_train_t, y_train_t, epochs=epochs, batch_size=BATCH_SIZE, lr=LR,
-            eval_data=(x_test_t, y_test_t), seed=config.seed, checkpoint=checkpoint,
-            progress=config.progress, desc=f"{name} on MNIST",
+            model,
+            x_train_t,
+            y_train_t,
+            epochs=epochs,
+            batch_size=BATCH_SIZE,
+            lr=LR,
+            eval_data=(x_test_t, y_test_t),
+            seed=config.seed,
+            checkpoint=checkpoint,
+            progress=config.progress,
+            desc=f"{name} on MNIST",
         )
         histories[name] = history
         result.comparisons.append(
-            Comparison(f"{name} test accuracy", history.test_accuracy[-1], None, PAPER_ACCURACY[name])
+            Comparison(
+                f"{name} test accuracy", history.test_accuracy[-1], None, PAPER_ACCURACY[name]
+            )
         )
         result.comparisons.append(
             Comparison(
-                f"{name} trainable parameters", count_parameters(model), None,
-                PAPER_PARAMETER_COUNTS["MNIST"][name], unit="",
+                f"{name} trainable parameters",
+                count_parameters(model),
+                None,
+                PAPER_PARAMETER_COUNTS["MNIST"][name],
+                unit="",
             )
         )
         result.details[name] = history.to_dict()
@@ -98,20 +116,34 @@ def hqnn_parallel(config: ReproductionConfig) -> ReproductionResult:
     result.comparisons.append(Comparison("HQNN epoch time", hqnn_epoch, None, None, unit="s"))
     result.comparisons.append(Comparison("CNN epoch time", cnn_epoch, None, None, unit="s"))
     result.comparisons.append(
-        Comparison("HQNN / CNN epoch time (target <= 1.5)", hqnn_epoch / cnn_epoch, None, None, unit="x")
+        Comparison(
+            "HQNN / CNN epoch time (target <= 1.5)", hqnn_epoch / cnn_epoch, None, None, unit="x"
+        )
     )
     demo = _parameter_shift_demo(
-        x_train_t, y_train_t, config.seed, steps=2 if config.quick else 5, batch=8 if config.quick else 32
+        x_train_t,
+        y_train_t,
+        config.seed,
+        steps=2 if config.quick else 5,
+        batch=8 if config.quick else 32,
     )
     result.details["parameter_shift_aer"] = demo
     result.comparisons.append(
-        Comparison("Aer parameter-shift step (batch {batch})".format(**demo), demo["seconds_per_step"], None, None, unit="s")
+        Comparison(
+            "Aer parameter-shift step (batch {batch})".format(**demo),
+            demo["seconds_per_step"],
+            None,
+            None,
+            unit="s",
+        )
     )
     result.figures = [
         _plot(
-            {name: [h.test_accuracy] for name, h in histories.items()}, "test accuracy",
+            {name: [h.test_accuracy] for name, h in histories.items()},
+            "test accuracy",
             f"HQNN-Parallel vs CNN on MNIST ({len(x_train)} images)",
-            output_path(config, "hqnn-parallel.png"), "epoch",
+            output_path(config, "hqnn-parallel.png"),
+            "epoch",
         )
     ]
     for name in histories:  # checkpoints served their purpose once the run completed

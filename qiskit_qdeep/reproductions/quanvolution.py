@@ -36,7 +36,9 @@ def _plot(curves: dict[str, np.ndarray], ylabel: str, title: str, path: str, xla
         ax.plot(np.arange(1, len(mean) + 1), mean, style, label=name)
         if len(values) > 1:
             ax.fill_between(
-                np.arange(1, len(mean) + 1), mean - values.std(axis=0), mean + values.std(axis=0),
+                np.arange(1, len(mean) + 1),
+                mean - values.std(axis=0),
+                mean + values.std(axis=0),
                 alpha=0.15,
             )
     ax.set_xlabel(xlabel)
@@ -85,9 +87,17 @@ def qccnn_tetris(config: ReproductionConfig) -> ReproductionResult:
             ):
                 torch.manual_seed(seed)
                 history = fit_classifier(
-                    factory(), x[train], y[train], epochs=iterations, batch_size=len(train),
-                    lr=0.01, loss="mse", eval_data=(x[test], y[test]), seed=seed,
-                    progress=config.progress, desc=f"{name}, {len(labels)} labels, run {run + 1}/{runs}",
+                    factory(),
+                    x[train],
+                    y[train],
+                    epochs=iterations,
+                    batch_size=len(train),
+                    lr=0.01,
+                    loss="mse",
+                    eval_data=(x[test], y[test]),
+                    seed=seed,
+                    progress=config.progress,
+                    desc=f"{name}, {len(labels)} labels, run {run + 1}/{runs}",
                 )
                 curves.setdefault(name, []).append(history.test_accuracy)
                 finals.setdefault(name, []).append(history.test_accuracy[-1])
@@ -98,13 +108,24 @@ def qccnn_tetris(config: ReproductionConfig) -> ReproductionResult:
             if name.startswith("QCCNN"):
                 paper = PAPER_RESULTS["QCCNN-1" if "1-layer" in name else "QCCNN-2"].test_accuracy
             result.comparisons.append(Comparison(f"{name}, {tag}, test accuracy", mean, std, paper))
-        result.details[tag] = {name: {"final": finals[name], "curve_mean": np.mean(curves[name], axis=0)} for name in finals}
+        result.details[tag] = {
+            name: {"final": finals[name], "curve_mean": np.mean(curves[name], axis=0)}
+            for name in finals
+        }
         figures[tag] = _plot(
-            curves, "test accuracy", f"QCCNN vs CNN on Tetris ({tag}, {runs} run(s))",
-            output_path(config, f"qccnn-tetris-{len(labels)}labels.png"), "iteration",
+            curves,
+            "test accuracy",
+            f"QCCNN vs CNN on Tetris ({tag}, {runs} run(s))",
+            output_path(config, f"qccnn-tetris-{len(labels)}labels.png"),
+            "iteration",
         )
     result.figures = list(figures.values())
-    result.details["setup"] = {"iterations": iterations, "runs": runs, "optimizer": "Adam lr=0.01", "loss": "mse"}
+    result.details["setup"] = {
+        "iterations": iterations,
+        "runs": runs,
+        "optimizer": "Adam lr=0.01",
+        "loss": "mse",
+    }
     return result
 
 
@@ -118,10 +139,17 @@ def _mnist_14(config: ReproductionConfig, n_train: int, n_test: int, seed: int):
 
     def resize(images):
         tensor = torch.from_numpy(images)[:, None]
-        small = torch.nn.functional.interpolate(tensor, size=(14, 14), mode="bilinear", align_corners=False)
+        small = torch.nn.functional.interpolate(
+            tensor, size=(14, 14), mode="bilinear", align_corners=False
+        )
         return small.clamp(0.0, 1.0)
 
-    return resize(x_train[train]), torch.from_numpy(y_train[train]), resize(x_test[test]), torch.from_numpy(y_test[test])
+    return (
+        resize(x_train[train]),
+        torch.from_numpy(y_train[train]),
+        resize(x_test[test]),
+        torch.from_numpy(y_test[test]),
+    )
 
 
 @register(
@@ -146,8 +174,15 @@ def hqnn_quanv(config: ReproductionConfig) -> ReproductionResult:
             ("CNN1", lambda: CNN1(10, 14, seed=seed)),
         ):
             history = fit_classifier(
-                factory(), x_train, y_train, epochs=epochs, batch_size=32, lr=0.01,
-                eval_data=(x_test, y_test), seed=seed, progress=config.progress,
+                factory(),
+                x_train,
+                y_train,
+                epochs=epochs,
+                batch_size=32,
+                lr=0.01,
+                eval_data=(x_test, y_test),
+                seed=seed,
+                progress=config.progress,
                 desc=f"{name} run {run + 1}/{runs}",
             )
             curves.setdefault(name, []).append(history.test_accuracy)
@@ -158,9 +193,17 @@ def hqnn_quanv(config: ReproductionConfig) -> ReproductionResult:
         result.comparisons.append(
             Comparison(f"{name} test accuracy", mean, std, paper.test_accuracy, paper.std)
         )
-    result.details = {"finals": finals, "setup": {"epochs": epochs, "runs": runs, "n_train": n_train, "n_test": n_test}}
+    result.details = {
+        "finals": finals,
+        "setup": {"epochs": epochs, "runs": runs, "n_train": n_train, "n_test": n_test},
+    }
     result.figures = [
-        _plot(curves, "test accuracy", f"HQNN-Quanv vs CNNs, MNIST 14x14 ({runs} runs)",
-              output_path(config, "hqnn-quanv.png"), "epoch")
+        _plot(
+            curves,
+            "test accuracy",
+            f"HQNN-Quanv vs CNNs, MNIST 14x14 ({runs} runs)",
+            output_path(config, "hqnn-quanv.png"),
+            "epoch",
+        )
     ]
     return result

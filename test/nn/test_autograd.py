@@ -43,7 +43,9 @@ class TestPrimitiveApply(QDeepTestCase):
         inputs = torch.tensor(self.rng.uniform(-1, 1, (3, 2)), requires_grad=True)
         weights = torch.tensor(self.rng.uniform(-1, 1, 3), requires_grad=True)
         self.assertTrue(
-            torch.autograd.gradcheck(lambda i, w: primitive_apply(i, w, self.run_fn), (inputs, weights))
+            torch.autograd.gradcheck(
+                lambda i, w: primitive_apply(i, w, self.run_fn), (inputs, weights)
+            )
         )
 
     def test_per_row_weights_scatter_back(self):

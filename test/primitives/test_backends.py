@@ -79,7 +79,10 @@ class TestPrimitiveChecks(QDeepTestCase):
                 evs = runner.run(values)
                 exact = np.array(
                     [
-                        [Statevector(qc.assign_parameters(v)).expectation_value(o).real for o in obs]
+                        [
+                            Statevector(qc.assign_parameters(v)).expectation_value(o).real
+                            for o in obs
+                        ]
                         for v in values
                     ]
                 )

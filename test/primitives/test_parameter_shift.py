@@ -30,7 +30,9 @@ def random_parameterized_circuit(num_qubits: int, depth: int, seed: int, *, shar
     def angle():
         i, j = rng.choice(3, 2, replace=False)
         if shared and rng.random() < 0.5:
-            return float(rng.uniform(0.5, 2)) * theta[i] + float(rng.uniform(-1, 1)) * theta[j] + 0.1
+            return (
+                float(rng.uniform(0.5, 2)) * theta[i] + float(rng.uniform(-1, 1)) * theta[j] + 0.1
+            )
         return theta[i]
 
     for _ in range(depth):
@@ -54,7 +56,10 @@ def random_parameterized_circuit(num_qubits: int, depth: int, seed: int, *, shar
 def exact_evs(circuit, observables, values):
     return np.array(
         [
-            [Statevector(circuit.assign_parameters(v)).expectation_value(o).real for o in observables]
+            [
+                Statevector(circuit.assign_parameters(v)).expectation_value(o).real
+                for o in observables
+            ]
             for v in values
         ]
     )
@@ -158,7 +163,8 @@ class TestParameterShift(QDeepTestCase):
         exact = np.array([Statevector(qc.assign_parameters(v)).probabilities() for v in values])
         self.assertAllClose(probs, exact, atol=0.01)
         exact_runner = EstimatorRunner(
-            qc, [SparsePauliOp.from_list([("II", 0.25), ("IZ", 0.25), ("ZI", 0.25), ("ZZ", 0.25)])],
+            qc,
+            [SparsePauliOp.from_list([("II", 0.25), ("IZ", 0.25), ("ZI", 0.25), ("ZZ", 0.25)])],
             estimator=StatevectorEstimator(),
         )
         _, jac_p0 = exact_runner.run_with_gradient(values)  # P(00) = <(I+Z)(I+Z)/4>

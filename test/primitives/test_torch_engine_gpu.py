@@ -68,5 +68,9 @@ class TestEngineOnCuda(QDeepTestCase):
         qc, obs, x, w = block(3, 1)
         values = self.rng.uniform(-1, 1, (5, qc.num_parameters))
         cpu = TorchStatevectorEstimator().run([(qc, [[o] for o in obs], values)]).result()
-        cuda = TorchStatevectorEstimator(device="cuda").run([(qc, [[o] for o in obs], values)]).result()
+        cuda = (
+            TorchStatevectorEstimator(device="cuda")
+            .run([(qc, [[o] for o in obs], values)])
+            .result()
+        )
         self.assertAllClose(np.asarray(cuda[0].data.evs), np.asarray(cpu[0].data.evs), atol=1e-10)
