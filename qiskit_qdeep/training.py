@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from .exceptions import QDeepValueError
 
 LOSSES = ("cross_entropy", "mse")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -100,9 +101,11 @@ def fit_classifier(
     optimizer: torch.optim.Optimizer | None = None,
     lr: float = 0.01,
     loss: str = "cross_entropy",
+    lr_schedule: str = "constant",
     eval_data: tuple[Any, Any] | None = None,
     seed: int = 0,
     checkpoint: str | os.PathLike | None = None,
+    stop_after: int | None = None,
     progress: bool = True,
     desc: str = "training",
 ) -> TrainingHistory:
@@ -121,9 +124,13 @@ def fit_classifier(
         optimizer: Default ``Adam(model.parameters(), lr)``.
         lr: Learning rate of the default optimizer.
         loss: ``"cross_entropy"`` or ``"mse"`` (against one-hot targets, as in the QCCNN paper).
+        lr_schedule: ``"constant"`` or ``"cosine"`` (cosine annealing to zero over ``epochs``,
+            stepped once per epoch).
         eval_data: Optional ``(inputs, targets)`` evaluated after each epoch.
         seed: Seeds the data order and torch's global RNG (dropout, initialisation after this).
         checkpoint: Path of the checkpoint file.
+        stop_after: Return after this many epochs of this call (checkpoint written), e.g. to
+            split a long run into time-limited jobs; calling again with the same arguments resumes.
         progress: Show a tqdm bar.
         desc: Label of the progress bar.
 
@@ -135,6 +142,8 @@ def fit_classifier(
     """
     if loss not in LOSSES:
         raise QDeepValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
+    if lr_schedule not in SCHEDULES:
+        raise QDeepValueError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}.")
     if epochs < 0 or batch_size < 1:
         raise QDeepValueError(
             f"epochs must be >= 0 and batch_size >= 1, got {epochs}, {batch_size}."
@@ -148,6 +157,9 @@ def fit_classifier(
     if not torch.isfinite(x).all():
         raise QDeepValueError("Training inputs contain NaN or inf.")
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = None
+    if lr_schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     history = TrainingHistory()
@@ -156,6 +168,8 @@ def fit_classifier(
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         history = TrainingHistory(**state["history"])
@@ -168,6 +182,8 @@ def fit_classifier(
         total=epochs,
     )
     for epoch in bar:
+        if stop_after is not None and epoch - start_epoch >= stop_after:
+            break
         model.train()
         order = torch.randperm(len(x), generator=generator)
         total, correct, seen = 0.0, 0, 0
@@ -183,6 +199,8 @@ def fit_classifier(
             correct += int((logits.argmax(dim=-1) == y[idx]).sum())
             seen += len(idx)
         history.epoch_seconds.append(time.perf_counter() - began)
+        if scheduler is not None:
+            scheduler.step()
         history.train_loss.append(total / seen)
         history.train_accuracy.append(correct / seen)
         postfix = {"loss": f"{total / seen:.4f}"}
@@ -198,6 +216,7 @@ def fit_classifier(
                 {
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
+                    "scheduler": None if scheduler is None else scheduler.state_dict(),
                     "generator": generator.get_state(),
                     "torch_rng": torch.get_rng_state(),
                     "history": history.to_dict(),

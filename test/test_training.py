@@ -48,13 +48,36 @@ class TestFitClassifier(QDeepTestCase):
         self.assertEqual(history.test_accuracy[-1], accuracy)
 
     def test_resume_is_bit_identical(self):
+        for schedule in ("constant", "cosine"):
+            with self.subTest(schedule=schedule):
+                self._resume(schedule)
+
+    def _resume(self, schedule):
         straight = make_model(1)
-        ref = fit_classifier(straight, self.x, self.y, epochs=4, seed=3, progress=False, loss="mse")
+        ref = fit_classifier(
+            straight,
+            self.x,
+            self.y,
+            epochs=4,
+            seed=3,
+            progress=False,
+            loss="mse",
+            lr_schedule=schedule,
+        )
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "ckpt.pt")
             first = make_model(1)
             fit_classifier(
-                first, self.x, self.y, epochs=2, seed=3, progress=False, loss="mse", checkpoint=path
+                first,
+                self.x,
+                self.y,
+                epochs=4,
+                seed=3,
+                progress=False,
+                loss="mse",
+                checkpoint=path,
+                stop_after=2,
+                lr_schedule=schedule,
             )
             resumed = make_model(99)  # weights come from the checkpoint
             history = fit_classifier(
@@ -66,7 +89,9 @@ class TestFitClassifier(QDeepTestCase):
                 progress=False,
                 loss="mse",
                 checkpoint=path,
+                lr_schedule=schedule,
             )
+        self.assertEqual(len(history.train_loss), 4)
         self.assertEqual(history.train_loss, ref.train_loss)
         for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
             self.assertTrue(torch.equal(a, b))
@@ -75,6 +100,8 @@ class TestFitClassifier(QDeepTestCase):
         model = make_model(0)
         with self.assertRaisesRegex(QDeepValueError, "loss must be"):
             fit_classifier(model, self.x, self.y, epochs=1, loss="hinge")
+        with self.assertRaisesRegex(QDeepValueError, "lr_schedule"):
+            fit_classifier(model, self.x, self.y, epochs=1, lr_schedule="step")
         with self.assertRaisesRegex(QDeepValueError, "equal length"):
             fit_classifier(model, self.x, self.y[:5], epochs=1)
         bad = self.x.clone()
