@@ -90,6 +90,7 @@ def hqnn_parallel(config: ReproductionConfig) -> ReproductionResult:
             epochs=epochs,
             batch_size=BATCH_SIZE,
             lr=LR,
+            lr_schedule=LR_SCHEDULE,
             eval_data=(x_test_t, y_test_t),
             seed=config.seed,
             checkpoint=checkpoint,
