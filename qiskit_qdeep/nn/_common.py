@@ -13,6 +13,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2
+from qiskit.quantum_info import SparsePauliOp
 
 from ..exceptions import QDeepValueError
 from ..primitives import EstimatorRunner, StatevectorEngine, TorchStatevectorEstimator
@@ -199,3 +200,42 @@ def runner_fn(runner: EstimatorRunner):
         return runner.run_with_gradient(values, wrt)
 
     return run
+
+
+class CircuitLayerMixin:
+    """Read-only views of the circuit, observables and parameters every quantum layer exposes.
+
+    The same circuit, observables and parameter lists rebuild the layer with
+    qiskit-machine-learning's ``EstimatorQNN`` + ``TorchConnector``. Subclasses set ``_circuit``,
+    ``_observables``, ``_input_params``, ``_weight_params``, ``_gradient`` and ``_runner``.
+    """
+
+    @property
+    def circuit(self) -> QuantumCircuit:
+        """A copy of the circuit template."""
+        return self._circuit.copy()
+
+    @property
+    def observables(self) -> list[SparsePauliOp]:
+        """The observables measured on the template, one output each."""
+        return list(self._observables)
+
+    @property
+    def input_params(self) -> list[Parameter]:
+        """Circuit parameters bound to the input features."""
+        return list(self._input_params)
+
+    @property
+    def weight_params(self) -> list[Parameter]:
+        """Circuit parameters bound to (one row of) ``weight``."""
+        return list(self._weight_params)
+
+    @property
+    def gradient(self) -> str:
+        """The resolved gradient mode."""
+        return self._gradient
+
+    @property
+    def runner(self) -> EstimatorRunner | None:
+        """The primitive runner of the parameter-shift path (``None`` for backprop)."""
+        return self._runner

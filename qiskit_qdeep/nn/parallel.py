@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from qiskit import QuantumCircuit
-from qiskit.circuit import Parameter, ParameterVector
+from qiskit.circuit import ParameterVector
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import SparsePauliOp
@@ -18,7 +17,14 @@ from ..circuit.library import strongly_entangling_circuit
 from ..exceptions import QDeepValueError
 from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner
 from ._autograd import primitive_apply
-from ._common import EngineCache, coerce_inputs, make_initial_weights, resolve_gradient, runner_fn
+from ._common import (
+    CircuitLayerMixin,
+    EngineCache,
+    coerce_inputs,
+    make_initial_weights,
+    resolve_gradient,
+    runner_fn,
+)
 
 
 def _positive_int(name: str, value, minimum: int) -> int:
@@ -27,7 +33,7 @@ def _positive_int(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-class ParallelQuantumLayer(nn.Module):
+class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
     r"""Independent parameterized circuits applied side by side to chunks of the input.
 
     The quantum part of HQNN-Parallel (Senokosov et al. 2024). The input
@@ -172,25 +178,6 @@ class ParallelQuantumLayer(nn.Module):
         )
 
     # ----- read-only description
-    @property
-    def circuit(self) -> QuantumCircuit:
-        """A copy of the circuit template shared by all circuits."""
-        return self._circuit.copy()
-
-    @property
-    def observables(self) -> list[SparsePauliOp]:
-        """Pauli-Y on each qubit: output column ``j`` of every chunk."""
-        return list(self._observables)
-
-    @property
-    def input_params(self) -> list[Parameter]:
-        """Template parameters bound to the features of one chunk, in feature order."""
-        return list(self._input_params)
-
-    @property
-    def weight_params(self) -> list[Parameter]:
-        """Template parameters bound to one row of ``weight``, in column order."""
-        return list(self._weight_params)
 
     @property
     def in_features(self) -> int:
@@ -226,11 +213,6 @@ class ParallelQuantumLayer(nn.Module):
     def gradient(self) -> str:
         """The resolved gradient mode, ``"backprop"`` or ``"parameter-shift"``."""
         return self._gradient
-
-    @property
-    def runner(self) -> EstimatorRunner | None:
-        """The estimator runner of the parameter-shift path (``None`` for backprop)."""
-        return self._runner
 
     def extra_repr(self) -> str:
         """Sizes and gradient mode, shown by ``repr``."""

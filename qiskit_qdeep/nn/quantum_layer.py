@@ -22,6 +22,7 @@ from ..primitives.runners import as_sparse_pauli_ops
 from ._autograd import primitive_apply
 from ._common import (
     GRADIENT_MODES,  # noqa: F401  (re-exported by qiskit_qdeep.nn)
+    CircuitLayerMixin,
     EngineCache,
     coerce_inputs,
     make_initial_weights,
@@ -59,7 +60,7 @@ def _check_params(circuit: QuantumCircuit, input_params, weight_params) -> tuple
     return input_params, weight_params
 
 
-class QuantumLayer(nn.Module):
+class QuantumLayer(CircuitLayerMixin, nn.Module):
     r"""A torch layer computing expectation values of a parameterized circuit.
 
     For inputs :math:`x` (bound to ``input_params``) and trainable weights :math:`w` (bound to
@@ -176,26 +177,6 @@ class QuantumLayer(nn.Module):
         )
 
     @property
-    def circuit(self) -> QuantumCircuit:
-        """A copy of the circuit."""
-        return self._circuit.copy()
-
-    @property
-    def observables(self) -> list[SparsePauliOp]:
-        """The observables, one output column each."""
-        return list(self._observables)
-
-    @property
-    def input_params(self) -> list[Parameter]:
-        """Circuit parameters bound to the input features."""
-        return list(self._input_params)
-
-    @property
-    def weight_params(self) -> list[Parameter]:
-        """Circuit parameters bound to ``weight``."""
-        return list(self._weight_params)
-
-    @property
     def num_inputs(self) -> int:
         """Input width."""
         return len(self._input_params)
@@ -214,11 +195,6 @@ class QuantumLayer(nn.Module):
     def gradient(self) -> str:
         """The resolved gradient mode, ``"backprop"`` or ``"parameter-shift"``."""
         return self._gradient
-
-    @property
-    def runner(self) -> EstimatorRunner | None:
-        """The estimator runner of the parameter-shift path (``None`` for backprop)."""
-        return self._runner
 
     def extra_repr(self) -> str:
         """Sizes and gradient mode shown in the module's ``repr``."""

@@ -25,6 +25,7 @@ from ..exceptions import QDeepValueError
 from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner
 from ._autograd import primitive_apply
 from ._common import (
+    CircuitLayerMixin,
     EngineCache,
     batched_float_tensor,
     make_initial_weights,
@@ -53,7 +54,7 @@ def _pair(value, name: str, minimum: int) -> tuple[int, int]:
     return int(items[0]), int(items[1])
 
 
-class Quanv2d(nn.Module):
+class Quanv2d(CircuitLayerMixin, nn.Module):
     r"""Quanvolution layer: a parameterized quantum circuit applied to every image patch.
 
     Every ``kh x kw`` patch of every input channel is flattened row by row (pixel ``(i, j)`` of the
@@ -293,25 +294,6 @@ class Quanv2d(nn.Module):
             self.register_buffer("weight", weight)
 
     # ----- read-only views
-    @property
-    def circuit(self) -> QuantumCircuit:
-        """A copy of the kernel circuit template (encoding + ansatz)."""
-        return self._circuit.copy()
-
-    @property
-    def observables(self) -> list[SparsePauliOp]:
-        """The observables of one filter, one output each."""
-        return list(self._observables)
-
-    @property
-    def input_params(self) -> list[Parameter]:
-        """Circuit parameters bound to the patch pixels (row-major patch order)."""
-        return list(self._input_params)
-
-    @property
-    def weight_params(self) -> list[Parameter]:
-        """Circuit parameters bound to a row of ``weight``."""
-        return list(self._weight_params)
 
     @property
     def num_qubits(self) -> int:
@@ -337,11 +319,6 @@ class Quanv2d(nn.Module):
     def gradient(self) -> str:
         """The resolved gradient mode, ``"backprop"`` or ``"parameter-shift"``."""
         return self._gradient
-
-    @property
-    def runner(self) -> EstimatorRunner | None:
-        """The estimator runner of the parameter-shift path (``None`` for backprop)."""
-        return self._runner
 
     def filter_circuit(self, index: int) -> QuantumCircuit:
         """The kernel circuit of filter ``index`` with its current weights bound.
