@@ -94,7 +94,42 @@ def _observable_to_sparse(observable: dict) -> SparsePauliOp:
     return SparsePauliOp(list(labels), np.asarray(coeffs, dtype=complex))
 
 
-class TorchStatevectorEstimator(BaseEstimatorV2):
+class _TorchPrimitiveMixin:
+    """Seed, dtype, device and the per-circuit engine cache shared by both primitives."""
+
+    def _init_engine(self, seed, dtype, device, max_qubits) -> None:
+        self._seed = seed
+        self._dtype = dtype
+        self._device = device
+        self._max_qubits = max_qubits
+        self._engines = _EngineCache(self._build_engine)
+
+    @property
+    def seed(self) -> int | np.random.Generator | None:
+        """Seed or generator of the sampling / precision noise."""
+        return self._seed
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Complex dtype of the simulation."""
+        return self._dtype
+
+    @property
+    def device(self) -> str | torch.device | None:
+        """Torch device of the simulation."""
+        return self._device
+
+    def _build_engine(self, circuit: QuantumCircuit) -> StatevectorEngine:
+        return StatevectorEngine(
+            circuit, dtype=self._dtype, device=self._device, max_qubits=self._max_qubits
+        )
+
+    def _engine(self, circuit: QuantumCircuit) -> StatevectorEngine:
+        """The cached engine of ``circuit`` (compiled on first use)."""
+        return self._engines.get(circuit)
+
+
+class TorchStatevectorEstimator(_TorchPrimitiveMixin, BaseEstimatorV2):
     r"""Exact V2 estimator on the batched torch statevector engine.
 
     Semantics follow :class:`~qiskit.primitives.StatevectorEstimator`: PUBs are coerced with
@@ -157,40 +192,12 @@ class TorchStatevectorEstimator(BaseEstimatorV2):
                 f"default_precision must be non-negative, got {default_precision}."
             )
         self._default_precision = default_precision
-        self._seed = seed
-        self._dtype = dtype
-        self._device = device
-        self._max_qubits = max_qubits
-        self._engines = _EngineCache(self._build_engine)
+        self._init_engine(seed, dtype, device, max_qubits)
 
     @property
     def default_precision(self) -> float:
         """Precision used when ``run`` gets none."""
         return self._default_precision
-
-    @property
-    def seed(self) -> int | np.random.Generator | None:
-        """Seed or generator of the precision noise."""
-        return self._seed
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """Complex dtype of the simulation."""
-        return self._dtype
-
-    @property
-    def device(self) -> str | torch.device | None:
-        """Torch device of the simulation."""
-        return self._device
-
-    def _build_engine(self, circuit: QuantumCircuit) -> StatevectorEngine:
-        return StatevectorEngine(
-            circuit, dtype=self._dtype, device=self._device, max_qubits=self._max_qubits
-        )
-
-    def _engine(self, circuit: QuantumCircuit) -> StatevectorEngine:
-        """The cached engine of ``circuit`` (compiled on first use)."""
-        return self._engines.get(circuit)
 
     def run(
         self, pubs: Iterable[EstimatorPubLike], *, precision: float | None = None
@@ -264,7 +271,7 @@ class TorchStatevectorEstimator(BaseEstimatorV2):
         )
 
 
-class TorchStatevectorSampler(BaseSamplerV2):
+class TorchStatevectorSampler(_TorchPrimitiveMixin, BaseSamplerV2):
     """Exact V2 sampler on the batched torch statevector engine.
 
     Semantics follow :class:`~qiskit.primitives.StatevectorSampler`: the circuits must end in
@@ -319,40 +326,12 @@ class TorchStatevectorSampler(BaseSamplerV2):
         if int(default_shots) < 1:
             raise QDeepValueError(f"default_shots must be at least 1, got {default_shots}.")
         self._default_shots = int(default_shots)
-        self._seed = seed
-        self._dtype = dtype
-        self._device = device
-        self._max_qubits = max_qubits
-        self._engines = _EngineCache(self._build_engine)
+        self._init_engine(seed, dtype, device, max_qubits)
 
     @property
     def default_shots(self) -> int:
         """Shots used when ``run`` gets none."""
         return self._default_shots
-
-    @property
-    def seed(self) -> int | np.random.Generator | None:
-        """Seed or generator of the sampling."""
-        return self._seed
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """Complex dtype of the simulation."""
-        return self._dtype
-
-    @property
-    def device(self) -> str | torch.device | None:
-        """Torch device of the simulation."""
-        return self._device
-
-    def _build_engine(self, circuit: QuantumCircuit) -> StatevectorEngine:
-        return StatevectorEngine(
-            circuit, dtype=self._dtype, device=self._device, max_qubits=self._max_qubits
-        )
-
-    def _engine(self, circuit: QuantumCircuit) -> StatevectorEngine:
-        """The cached engine of ``circuit`` (compiled on first use)."""
-        return self._engines.get(circuit)
 
     def run(
         self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None
