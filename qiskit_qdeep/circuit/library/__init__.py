@@ -17,6 +17,17 @@ Parameterized templates
    random_quanvolution_circuit
    hqnn_quanv_ansatz
    qccnn_ansatz
+
+Blocks
+------
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   SwapTestGate
+   amplitude_encoding_circuit
+   amplitude_encoding_angles
+   qucnn_filter_ansatz
 """
 
 from .quanvolution import (
@@ -30,6 +41,14 @@ from .quanvolution import (
     random_quanvolution_circuit,
 )
 from .strongly_entangling import strongly_entangling_circuit
+from .swap_test import (
+    SwapTestGate,
+    amplitude_encoding_angles,
+    amplitude_encoding_circuit,
+    num_amplitude_encoding_angles,
+    num_qucnn_filter_weights,
+    qucnn_filter_ansatz,
+)
 
 __all__ = [
     "strongly_entangling_circuit",
@@ -41,4 +60,10 @@ __all__ = [
     "num_ansatz_weights",
     "ENCODINGS",
     "ANSATZES",
+    "SwapTestGate",
+    "amplitude_encoding_angles",
+    "amplitude_encoding_circuit",
+    "num_amplitude_encoding_angles",
+    "num_qucnn_filter_weights",
+    "qucnn_filter_ansatz",
 ]
