@@ -48,7 +48,9 @@ class TestReproductions(QDeepTestCase):
         return result
 
     def test_registry(self):
-        self.assertEqual(set(REGISTRY), {"qccnn-tetris", "hqnn-quanv", "hqnn-parallel"})
+        self.assertEqual(
+            set(REGISTRY), {"qccnn-tetris", "hqnn-quanv", "hqnn-parallel", "qucnn-validate"}
+        )
         with self.assertRaisesRegex(QDeepValueError, "Unknown reproduction"):
             run_reproduction("nope", ReproductionConfig(output=self.output))
 
