@@ -239,3 +239,40 @@ class CircuitLayerMixin:
     def runner(self) -> EstimatorRunner | None:
         """The primitive runner of the parameter-shift path (``None`` for backprop)."""
         return self._runner
+
+
+def build_execution(
+    layer: CircuitLayerMixin,
+    *,
+    estimator: BaseEstimatorV2 | None,
+    pass_manager: BasePassManager | None,
+    precision: float | None,
+    max_bindings_per_pub: int | None,
+    max_qubits: int,
+    seed: int | None,
+) -> None:
+    """Sets ``layer._engines`` (backprop) or ``layer._runner`` (parameter shift).
+
+    The layer's ``_circuit``, ``_observables``, ``_input_params``, ``_weight_params`` and
+    ``_gradient`` must be set. On the backprop path the CPU float64 engine is compiled at once,
+    so bad circuits (unsupported gates, too many qubits) fail at construction.
+    """
+    # pylint: disable=protected-access
+    parameters = layer._input_params + layer._weight_params
+    layer._engines = None
+    layer._runner = None
+    if layer._gradient == "backprop":
+        engines = EngineCache(layer._circuit, parameters, max_qubits)
+        engines.get(torch.float64, torch.device("cpu"))
+        layer._engines = engines
+    else:
+        layer._runner = EstimatorRunner(
+            layer._circuit,
+            layer._observables,
+            parameters=parameters,
+            estimator=estimator,
+            pass_manager=pass_manager,
+            precision=precision,
+            max_bindings_per_pub=max_bindings_per_pub,
+            seed=seed,
+        )

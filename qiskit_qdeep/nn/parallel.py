@@ -15,11 +15,11 @@ from torch import nn
 
 from ..circuit.library import strongly_entangling_circuit
 from ..exceptions import QDeepValueError
-from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB
 from ._autograd import primitive_apply
 from ._common import (
     CircuitLayerMixin,
-    EngineCache,
+    build_execution,
     coerce_inputs,
     make_initial_weights,
     resolve_gradient,
@@ -152,24 +152,15 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
         self._observables = [
             SparsePauliOp("I" * (num_qubits - 1 - j) + "Y" + "I" * j) for j in range(num_qubits)
         ]
-        parameters = self._input_params + self._weight_params
-        self._engines: EngineCache | None = None
-        self._runner: EstimatorRunner | None = None
-        if self._gradient == "backprop":
-            self._engines = EngineCache(self._circuit, parameters, max_qubits)
-            # Build (and validate, e.g. the qubit limit) the engine once on the CPU.
-            self._engines.get(torch.float64, torch.device("cpu"))
-        else:
-            self._runner = EstimatorRunner(
-                self._circuit,
-                self._observables,
-                parameters=parameters,
-                estimator=estimator,
-                pass_manager=pass_manager,
-                precision=precision,
-                max_bindings_per_pub=max_bindings_per_pub,
-                seed=seed,
-            )
+        build_execution(
+            self,
+            estimator=estimator,
+            pass_manager=pass_manager,
+            precision=precision,
+            max_bindings_per_pub=max_bindings_per_pub,
+            max_qubits=max_qubits,
+            seed=seed,
+        )
         shape = (self._num_circuits, len(self._weight_params))
         self.weight = nn.Parameter(
             make_initial_weights(

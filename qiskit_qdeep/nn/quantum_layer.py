@@ -17,13 +17,13 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 from torch import nn
 
 from ..exceptions import QDeepValueError
-from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB
 from ..primitives.runners import as_sparse_pauli_ops
 from ._autograd import primitive_apply
 from ._common import (
     GRADIENT_MODES,  # noqa: F401  (re-exported by qiskit_qdeep.nn)
     CircuitLayerMixin,
-    EngineCache,
+    build_execution,
     coerce_inputs,
     make_initial_weights,
     resolve_gradient,
@@ -152,24 +152,15 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         )
         self._observables = as_sparse_pauli_ops(observables, circuit.num_qubits)
         self._gradient = gradient
-        parameters = self._input_params + self._weight_params
-        self._engines: EngineCache | None = None
-        self._runner: EstimatorRunner | None = None
-        if gradient == "backprop":
-            # Build (and validate) the engine once on the CPU; others are made per dtype/device.
-            self._engines = EngineCache(self._circuit, parameters, max_qubits)
-            self._engines.get(torch.float64, torch.device("cpu"))
-        else:
-            self._runner = EstimatorRunner(
-                self._circuit,
-                self._observables,
-                parameters=parameters,
-                estimator=estimator,
-                pass_manager=pass_manager,
-                precision=precision,
-                max_bindings_per_pub=max_bindings_per_pub,
-                seed=seed,
-            )
+        build_execution(
+            self,
+            estimator=estimator,
+            pass_manager=pass_manager,
+            precision=precision,
+            max_bindings_per_pub=max_bindings_per_pub,
+            max_qubits=max_qubits,
+            seed=seed,
+        )
         self.weight = nn.Parameter(
             make_initial_weights(
                 (len(self._weight_params),), initial_weights, seed, "one per weight parameter"

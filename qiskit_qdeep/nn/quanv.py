@@ -22,12 +22,12 @@ from ..circuit.library.quanvolution import (
     quanv_kernel_circuit,
 )
 from ..exceptions import QDeepValueError
-from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB
 from ._autograd import primitive_apply
 from ._common import (
     CircuitLayerMixin,
-    EngineCache,
     batched_float_tensor,
+    build_execution,
     make_initial_weights,
     resolve_gradient,
     runner_fn,
@@ -259,24 +259,15 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
 
         # ----- execution path
         self._gradient = gradient
-        self._engines: EngineCache | None = None
-        self._runner: EstimatorRunner | None = None
-        parameters = self._input_params + self._weight_params
-        if gradient == "backprop":
-            # Build (and validate) the engine once on the CPU; others are made per dtype/device.
-            self._engines = EngineCache(self._circuit, parameters, max_qubits)
-            self._engines.get(torch.float64, torch.device("cpu"))
-        else:
-            self._runner = EstimatorRunner(
-                self._circuit,
-                self._observables,
-                parameters=parameters,
-                estimator=estimator,
-                pass_manager=pass_manager,
-                precision=precision,
-                max_bindings_per_pub=max_bindings_per_pub,
-                seed=seed,
-            )
+        build_execution(
+            self,
+            estimator=estimator,
+            pass_manager=pass_manager,
+            precision=precision,
+            max_bindings_per_pub=max_bindings_per_pub,
+            max_qubits=max_qubits,
+            seed=seed,
+        )
 
         shape = (self.num_filters, num_weights)
         if initial_weights is None and rng is not None:
