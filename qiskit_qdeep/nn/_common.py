@@ -232,7 +232,7 @@ class CircuitLayerMixin:
 
     @property
     def gradient(self) -> str:
-        """The resolved gradient mode."""
+        """The resolved gradient mode (``"backprop"`` or ``"parameter-shift"``)."""
         return self._gradient
 
     @property

@@ -200,11 +200,6 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
         """Trainable weights per circuit, ``3 * num_qubits * reps``."""
         return len(self._weight_params)
 
-    @property
-    def gradient(self) -> str:
-        """The resolved gradient mode, ``"backprop"`` or ``"parameter-shift"``."""
-        return self._gradient
-
     def extra_repr(self) -> str:
         """Sizes and gradient mode, shown by ``repr``."""
         return (

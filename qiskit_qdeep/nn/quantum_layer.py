@@ -182,11 +182,6 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         """Output width (number of observables)."""
         return len(self._observables)
 
-    @property
-    def gradient(self) -> str:
-        """The resolved gradient mode, ``"backprop"`` or ``"parameter-shift"``."""
-        return self._gradient
-
     def extra_repr(self) -> str:
         """Sizes and gradient mode shown in the module's ``repr``."""
         return (

@@ -306,11 +306,6 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         """``in_channels * num_filters * outputs_per_filter``."""
         return self.in_channels * self.num_filters * self.outputs_per_filter
 
-    @property
-    def gradient(self) -> str:
-        """The resolved gradient mode, ``"backprop"`` or ``"parameter-shift"``."""
-        return self._gradient
-
     def filter_circuit(self, index: int) -> QuantumCircuit:
         """The kernel circuit of filter ``index`` with its current weights bound.
 
