@@ -11,6 +11,7 @@ from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2
 from torch import nn
 
+from .._validation import check_int
 from ..exceptions import QDeepValueError
 from ..nn.parallel import ParallelQuantumLayer
 
@@ -55,12 +56,6 @@ def _size_pair(image_size) -> tuple[int, int]:
     return int(sizes[0]), int(sizes[1])
 
 
-def _check_count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise QDeepValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 class _HQNNParallelBase(nn.Module):
     """Convolutional block, first dense layer, a middle part, and the output layer."""
 
@@ -68,8 +63,8 @@ class _HQNNParallelBase(nn.Module):
         # ``middle``: (attribute name, zero-argument factory) of the part between the dense
         # layers; it is built inside the seeded generator scope below.
         super().__init__()
-        self._in_channels = _check_count("in_channels", in_channels)
-        self._num_classes = _check_count("num_classes", num_classes)
+        self._in_channels = check_int("in_channels", in_channels)
+        self._num_classes = check_int("num_classes", num_classes)
         self._image_size = _size_pair(image_size)
         height, width = self._image_size
         self._flatten_features = 32 * (height // 4) * (width // 4)
@@ -239,8 +234,8 @@ class HQNNParallel(_HQNNParallelBase):
         pass_manager: BasePassManager | None = None,
         seed: int | None = None,
     ) -> None:
-        num_qubits = _check_count("num_qubits", num_qubits)
-        hidden = num_qubits * _check_count("num_circuits", num_circuits)
+        num_qubits = check_int("num_qubits", num_qubits)
+        hidden = num_qubits * check_int("num_circuits", num_circuits)
 
         def quantum() -> ParallelQuantumLayer:
             return ParallelQuantumLayer(
@@ -310,7 +305,7 @@ class HQNNParallelClassical(_HQNNParallelBase):
         hidden_features: int = 20,
         seed: int | None = None,
     ) -> None:
-        hidden = _check_count("hidden_features", hidden_features)
+        hidden = check_int("hidden_features", hidden_features)
 
         def classical() -> nn.Module:
             return nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU())

@@ -21,6 +21,7 @@ from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2
 from torch import nn
 
+from .._validation import check_int
 from ..exceptions import QDeepValueError
 from ..nn.quanv import Quanv2d
 
@@ -130,12 +131,6 @@ def _activation(name) -> nn.Module:
     return _ACTIVATIONS[name]()
 
 
-def _check_size(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise QDeepValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return value
-
-
 def _check_layers(num_layers) -> int:
     if num_layers not in QCCNN_FILTERS:
         raise QDeepValueError(f"num_layers must be 1 or 2, got {num_layers!r}.")
@@ -196,8 +191,8 @@ class HQNNQuanv(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        _check_size("num_classes", num_classes, 1)
-        _check_size("image_size", image_size, 2)
+        check_int("num_classes", num_classes, 1)
+        check_int("image_size", image_size, 2)
         with _seeded(seed):
             self.quanv = Quanv2d(
                 1,
@@ -237,8 +232,8 @@ class _QuanvCNN(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        _check_size("num_classes", num_classes, 1)
-        _check_size("image_size", image_size, 2)
+        check_int("num_classes", num_classes, 1)
+        check_int("image_size", image_size, 2)
         with _seeded(seed):
             self.conv = nn.Conv2d(1, self.channels, 2, stride=2, bias=bias)
             self.activation = _activation(activation)
@@ -352,8 +347,8 @@ class QCCNN(nn.Module):
     ) -> None:
         super().__init__()
         self.num_layers = _check_layers(num_layers)
-        _check_size("num_classes", num_classes, 1)
-        _check_size("depth", depth, 0)
+        check_int("num_classes", num_classes, 1)
+        check_int("depth", depth, 0)
         options = dict(
             encoding="qccnn",
             ansatz="qccnn",
@@ -422,7 +417,7 @@ class QCCNNClassical(nn.Module):
     ) -> None:
         super().__init__()
         self.num_layers = _check_layers(num_layers)
-        _check_size("num_classes", num_classes, 1)
+        check_int("num_classes", num_classes, 1)
         with _seeded(seed):
             layers: list[nn.Module] = []
             channels = 1

@@ -13,6 +13,7 @@ from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import SparsePauliOp
 from torch import nn
 
+from .._validation import check_int
 from ..circuit.library import strongly_entangling_circuit
 from ..exceptions import QDeepValueError
 from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB
@@ -25,12 +26,6 @@ from ._common import (
     resolve_gradient,
     runner_fn,
 )
-
-
-def _positive_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise QDeepValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
@@ -128,9 +123,9 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        in_features = _positive_int("in_features", in_features, 1)
-        num_qubits = _positive_int("num_qubits", num_qubits, 1)
-        reps = _positive_int("reps", reps, 0)
+        in_features = check_int("in_features", in_features, 1)
+        num_qubits = check_int("num_qubits", num_qubits, 1)
+        reps = check_int("reps", reps, 0)
         if in_features % num_qubits:
             raise QDeepValueError(
                 f"in_features={in_features} is not divisible by num_qubits={num_qubits}: the "

@@ -15,6 +15,7 @@ from qiskit.quantum_info import SparsePauliOp
 from torch import nn
 from torch.nn import functional
 
+from .._validation import check_int, check_pair
 from ..circuit.library.quanvolution import (
     ANSATZES,
     ENCODINGS,
@@ -35,23 +36,6 @@ from ._common import (
 
 #: Readouts of a quanvolution filter.
 READOUTS = ("per_qubit", "parity")
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise QDeepValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _pair(value, name: str, minimum: int) -> tuple[int, int]:
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in items
-    ):
-        raise QDeepValueError(f"{name} must be an int or a pair of ints, got {value!r}.")
-    if any(v < minimum for v in items):
-        raise QDeepValueError(f"{name} must be >= {minimum}, got {value!r}.")
-    return int(items[0]), int(items[1])
 
 
 class Quanv2d(CircuitLayerMixin, nn.Module):
@@ -191,11 +175,11 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        num_filters = _positive_int(num_filters, "num_filters")
-        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
-        self.stride = _pair(stride, "stride", 1)
-        self.padding = _pair(padding, "padding", 0)
+        self.in_channels = check_int("in_channels", in_channels)
+        num_filters = check_int("num_filters", num_filters)
+        self.kernel_size = check_pair("kernel_size", kernel_size, 1)
+        self.stride = check_pair("stride", stride, 1)
+        self.padding = check_pair("padding", padding, 0)
         self.num_filters = num_filters
         if encoding not in ENCODINGS:
             raise QDeepValueError(f"encoding must be one of {tuple(ENCODINGS)}, got {encoding!r}.")

@@ -24,6 +24,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
+from .._validation import check_int, check_pair
 from ..circuit.library.swap_test import (
     SwapTestGate,
     amplitude_encoding_angles,
@@ -46,23 +47,6 @@ __all__ = [
 
 #: Accepted values of the ``gradient`` argument of :class:`SwapTestConv2d`.
 SWAP_TEST_GRADIENT_MODES = ("auto", "backprop", "parameter-shift", "ancilla")
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise QDeepValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in items
-    ):
-        raise QDeepValueError(f"{name} must be an int or a pair of ints, got {value!r}.")
-    if any(v < 1 for v in items):
-        raise QDeepValueError(f"{name} must be >= 1, got {value!r}.")
-    return int(items[0]), int(items[1])
 
 
 def _to_numpy(value, name: str) -> np.ndarray:
@@ -288,16 +272,16 @@ class SwapTestConv2d(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.kernel_size = check_pair("kernel_size", kernel_size)
         size = self.kernel_size[0] * self.kernel_size[1]
         if size < 2 or size & (size - 1):
             raise QDeepValueError(
                 f"kernel_size {self.kernel_size} has {size} pixels; amplitude encoding needs "
                 "kh * kw to be a power of two >= 2 (e.g. 2x2, 2x4 or 4x4)."
             )
-        self.num_filters = _positive_int(num_filters, "num_filters")
-        self.stride = _pair(stride, "stride")
-        self.num_layers = _positive_int(num_layers, "num_layers")
+        self.num_filters = check_int("num_filters", num_filters)
+        self.stride = check_pair("stride", stride)
+        self.num_layers = check_int("num_layers", num_layers)
         if shots is not None and (
             isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1
         ):
@@ -818,9 +802,9 @@ def ancilla_gradient_error_curve(
     shots_list = [int(s) for s in shots]
     if not shots_list or any(s < 1 for s in shots_list):
         raise QDeepValueError(f"shots must be a non-empty list of positive integers, got {shots}.")
-    repeats = _positive_int(repeats, "repeats")
+    repeats = check_int("repeats", repeats)
     rng = np.random.default_rng(seed)
-    kh, kw = _pair(kernel_size, "kernel_size")
+    kh, kw = check_pair("kernel_size", kernel_size)
     weight_seed = int(rng.integers(2**31 - 1))
     exact_layer = SwapTestConv2d(
         (kh, kw), 1, stride=(kh, kw), num_layers=num_layers, gradient="backprop", seed=weight_seed

@@ -328,7 +328,7 @@ class TestQuanv2dErrors(QDeepTestCase):
 
     def test_constructor_arguments(self):
         cases = [
-            (dict(in_channels=0, kernel_size=2), "in_channels must be a positive integer"),
+            (dict(in_channels=0, kernel_size=2), "in_channels must be an integer >= 1"),
             (dict(in_channels=1, kernel_size=0), "kernel_size must be >= 1"),
             (dict(in_channels=1, kernel_size=2, stride=0), "stride must be >= 1"),
             (dict(in_channels=1, kernel_size=2, stride=(1, -1)), "stride must be >= 1"),

@@ -23,6 +23,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Gate, Parameter, ParameterExpression, ParameterVector
 
+from ..._validation import check_int
 from ...exceptions import QDeepValueError
 
 __all__ = [
@@ -33,12 +34,6 @@ __all__ = [
     "qucnn_filter_ansatz",
     "num_qucnn_filter_weights",
 ]
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise QDeepValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 class SwapTestGate(Gate):
@@ -99,7 +94,7 @@ class SwapTestGate(Gate):
     """
 
     def __init__(self, num_state_qubits: int, label: str | None = None) -> None:
-        num_state_qubits = _positive_int(num_state_qubits, "num_state_qubits")
+        num_state_qubits = check_int("num_state_qubits", num_state_qubits)
         super().__init__("swap_test", 1 + 2 * num_state_qubits, [], label=label)
 
     @property
@@ -134,7 +129,7 @@ class SwapTestGate(Gate):
 
 def num_amplitude_encoding_angles(num_qubits: int) -> int:
     """Number of tree angles (``2**num_qubits - 1``) of :func:`amplitude_encoding_circuit`."""
-    return (1 << _positive_int(num_qubits, "num_qubits")) - 1
+    return (1 << check_int("num_qubits", num_qubits)) - 1
 
 
 def amplitude_encoding_angles(vectors: np.ndarray) -> np.ndarray:
@@ -269,7 +264,7 @@ def amplitude_encoding_circuit(
     Raises:
         QDeepValueError: For a bad ``num_qubits`` or a wrong number of parameters.
     """
-    num_qubits = _positive_int(num_qubits, "num_qubits")
+    num_qubits = check_int("num_qubits", num_qubits)
     num_angles = (1 << num_qubits) - 1
     if parameters is None:
         parameters = list(ParameterVector("x", num_angles))
@@ -309,7 +304,7 @@ def amplitude_encoding_circuit(
 
 def num_qucnn_filter_weights(num_qubits: int, num_layers: int = 1) -> int:
     """Number of weights ``2 * num_qubits * num_layers`` of :func:`qucnn_filter_ansatz`."""
-    return 2 * _positive_int(num_qubits, "num_qubits") * _positive_int(num_layers, "num_layers")
+    return 2 * check_int("num_qubits", num_qubits) * check_int("num_layers", num_layers)
 
 
 def qucnn_filter_ansatz(
