@@ -162,6 +162,8 @@ class HQNNQuanv(nn.Module):
     Args:
         num_classes: Number of output classes.
         image_size: Side of the square input images.
+        stride: Stride of the 2 x 2 quanvolution (2 in the paper's text; 4 gives the 4 x 4 output
+            channels its figure describes).
         rotation: Trainable rotation of the kernel, ``"ry"`` or ``"rx"``.
         estimator: V2 estimator for the parameter-shift path.
         gradient: ``"auto"``, ``"backprop"`` or ``"parameter-shift"``.
@@ -183,6 +185,7 @@ class HQNNQuanv(nn.Module):
         num_classes: int = 10,
         image_size: int = 14,
         *,
+        stride: int = 2,
         rotation: str = "ry",
         estimator: BaseEstimatorV2 | None = None,
         gradient: str = "auto",
@@ -193,11 +196,12 @@ class HQNNQuanv(nn.Module):
         super().__init__()
         check_int("num_classes", num_classes, 1)
         check_int("image_size", image_size, 2)
+        check_int("stride", stride, 1)
         with _seeded(seed):
             self.quanv = Quanv2d(
                 1,
                 2,
-                stride=2,
+                stride=stride,
                 encoding="ry_pi",
                 ansatz="hqnn",
                 readout="per_qubit",
@@ -227,6 +231,7 @@ class _QuanvCNN(nn.Module):
         num_classes: int = 10,
         image_size: int = 14,
         *,
+        stride: int = 2,
         bias: bool = False,
         activation: str | None = None,
         seed: int | None = None,
@@ -234,11 +239,12 @@ class _QuanvCNN(nn.Module):
         super().__init__()
         check_int("num_classes", num_classes, 1)
         check_int("image_size", image_size, 2)
+        check_int("stride", stride, 1)
         with _seeded(seed):
-            self.conv = nn.Conv2d(1, self.channels, 2, stride=2, bias=bias)
+            self.conv = nn.Conv2d(1, self.channels, 2, stride=stride, bias=bias)
             self.activation = _activation(activation)
             self.flatten = nn.Flatten()
-            side = (image_size - 2) // 2 + 1
+            side = (image_size - 2) // stride + 1
             self.fc = nn.Linear(self.channels * side * side, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -258,6 +264,7 @@ class CNN1(_QuanvCNN):
     Args:
         num_classes: Number of output classes.
         image_size: Side of the square input images.
+        stride: Stride of the 2 x 2 convolution (as for :class:`HQNNQuanv`).
         bias: Whether the convolution has a bias.
         activation: ``None``, ``"relu"`` or ``"tanh"`` after the convolution.
         seed: Seed of the initialisation.
@@ -279,6 +286,7 @@ class CNN4(_QuanvCNN):
     Args:
         num_classes: Number of output classes.
         image_size: Side of the square input images.
+        stride: Stride of the 2 x 2 convolution (as for :class:`HQNNQuanv`).
         bias: Whether the convolution has a bias.
         activation: ``None``, ``"relu"`` or ``"tanh"`` after the convolution.
         seed: Seed of the initialisation.

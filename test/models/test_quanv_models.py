@@ -67,6 +67,18 @@ class TestHQNNQuanv(QDeepTestCase):
         self.assertEqual(count(CNN4(bias=True)), 20 + 1970)
         self.assertIsInstance(CNN1(activation="relu").activation, torch.nn.ReLU)
 
+    def test_stride_four_gives_the_figure_s_4x4_channels(self):
+        images = torch.rand(3, 1, 14, 14)
+        model = HQNNQuanv(seed=0, stride=4)
+        self.assertEqual(tuple(model.quanv(images).shape), (3, 4, 4, 4))
+        self.assertEqual(model.fc.in_features, 64)
+        for cls, channels in ((CNN4, 4), (CNN1, 1)):
+            cnn = cls(seed=0, stride=4)
+            self.assertEqual(tuple(cnn.conv(images).shape), (3, channels, 4, 4))
+            self.assertEqual(tuple(cnn(images).shape), (3, 10))
+        with self.assertRaises(ValueError):
+            CNN4(stride=0)
+
     def test_paper_numbers(self):
         self.assertEqual(PAPER_RESULTS["HQNN-Quanv"].test_accuracy, 0.67)
         self.assertEqual(PAPER_RESULTS["HQNN-Quanv"].std, 0.01)
