@@ -18,6 +18,8 @@ built-in :class:`ValueError` / :class:`TypeError`, so ``except ValueError`` keep
    UnsupportedGateError
    QubitLimitError
    ISACircuitError
+   PrimitiveJobError
+   PrimitiveResultError
 """
 
 from __future__ import annotations
@@ -52,6 +54,43 @@ class ISACircuitError(QDeepValueError):
     """A primitive bound to a backend received a circuit that is not an ISA circuit for it."""
 
 
+class PrimitiveResultError(QiskitQDeepError):
+    """A primitive returned a result that does not fit the submitted PUBs.
+
+    Raised by the runners' result checks (wrong number of PUB results, wrong shapes, NaN or inf
+    values, missing data fields). The runners retry such jobs; after the last attempt the error
+    becomes the :attr:`~PrimitiveJobError.cause` of a :class:`PrimitiveJobError`.
+    """
+
+
+class PrimitiveJobError(QiskitQDeepError):
+    """A primitive job kept failing (raised, timed out or returned malformed results).
+
+    Raised by :class:`~qiskit_qdeep.primitives.EstimatorRunner` and
+    :class:`~qiskit_qdeep.primitives.SamplerRunner` after the retries of their
+    :class:`~qiskit_qdeep.primitives.RetryPolicy` are used up.
+
+    Args:
+        message: What failed.
+        cause: The error of the last attempt.
+        attempts: Number of jobs submitted.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None, attempts: int = 0):
+        super().__init__(message)
+        self.cause = cause
+        """The error of the last attempt (also ``__cause__``)."""
+        self.attempts = attempts
+        """Number of jobs submitted before giving up."""
+
+    def __reduce__(self):
+        return (_rebuild_job_error, (self.message, self.cause, self.attempts))
+
+
+def _rebuild_job_error(message, cause, attempts):
+    return PrimitiveJobError(message, cause=cause, attempts=attempts)
+
+
 __all__ = [
     "QiskitQDeepError",
     "QDeepValueError",
@@ -59,4 +98,6 @@ __all__ = [
     "UnsupportedGateError",
     "QubitLimitError",
     "ISACircuitError",
+    "PrimitiveJobError",
+    "PrimitiveResultError",
 ]

@@ -17,9 +17,25 @@ Running templates on V2 primitives
    EstimatorRunner
    SamplerRunner
    ParameterShiftPlan
+   run_sampler_batch
+   run_estimator_batch
    resolve_estimator
    resolve_sampler
    check_isa
+
+Failing jobs
+------------
+
+Every job is checked (one result per PUB, shapes, finite values) and repeated with exponential
+backoff when it raises, times out or returns malformed results; after the last retry the runners
+raise :class:`~qiskit_qdeep.exceptions.PrimitiveJobError`.
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   RetryPolicy
+
+.. autodata:: DEFAULT_RETRY_POLICY
 
 Exact statevector simulation in torch
 -------------------------------------
@@ -35,8 +51,10 @@ autograd (``gradient="backprop"``), also exposed as V2 primitives.
    TorchStatevectorSampler
 """
 
+from .batch import run_estimator_batch, run_sampler_batch
 from .parameter_shift import SHIFTABLE_GATES, ParameterShiftPlan, ShiftBindings
 from .resolution import check_isa, primitive_backend, resolve_estimator, resolve_sampler
+from .retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from .runners import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner, SamplerRunner
 from .torch_engine import StatevectorEngine
 from .torch_primitives import TorchStatevectorEstimator, TorchStatevectorSampler
@@ -44,6 +62,10 @@ from .torch_primitives import TorchStatevectorEstimator, TorchStatevectorSampler
 __all__ = [
     "EstimatorRunner",
     "SamplerRunner",
+    "run_sampler_batch",
+    "run_estimator_batch",
+    "RetryPolicy",
+    "DEFAULT_RETRY_POLICY",
     "ParameterShiftPlan",
     "ShiftBindings",
     "SHIFTABLE_GATES",

@@ -19,15 +19,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
-from ..exceptions import QDeepValueError
+from .._validation import check_int
+from ..exceptions import PrimitiveResultError, QDeepTypeError, QDeepValueError
 from .parameter_shift import ParameterShiftPlan
 from .resolution import check_isa, check_pass_manager, resolve_estimator, resolve_sampler
+from .retry import RetryPolicy, check_retry, submit
 
 #: Default cap on the bindings of one PUB. Aer's cost per binding grows with the PUB size, so a
 #: large batch goes out as a few PUBs of this size inside a single ``run`` call.
@@ -64,14 +67,28 @@ def as_sparse_pauli_ops(
 
 
 def _check_values(values: Any, num_parameters: int) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    if values.ndim == 0 or values.shape[-1] != num_parameters:
+    """Parameter values as a finite real float array ``(..., num_parameters)``."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise QDeepValueError(f"values must be a numeric array, got {exc}.") from exc
+    if np.iscomplexobj(array):
+        raise QDeepTypeError(f"values must be real, got dtype {array.dtype}.")
+    if array.dtype.kind not in "biuf":
+        raise QDeepTypeError(f"values must be a real numeric array, got dtype {array.dtype}.")
+    array = array.astype(float)
+    if array.ndim == 0 or array.shape[-1] != num_parameters:
         raise QDeepValueError(
-            f"Parameter values must have shape (..., {num_parameters}), got {values.shape}."
+            f"values must have shape (..., {num_parameters}) (one column per parameter), "
+            f"got {array.shape}."
         )
-    if not np.all(np.isfinite(values)):
-        raise QDeepValueError("Parameter values contain NaN or inf.")
-    return values
+    if array.size == 0:
+        raise QDeepValueError(f"values must hold at least one binding, got shape {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise QDeepValueError("values contain NaN or inf.")
+    return array
 
 
 class _Runner:
@@ -84,13 +101,15 @@ class _Runner:
         parameters: Sequence[Parameter] | None,
         pass_manager: BasePassManager | None,
         max_bindings_per_pub: int | None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if not isinstance(circuit, QuantumCircuit):
             raise QDeepValueError(
                 f"circuit must be a QuantumCircuit, got {type(circuit).__name__}."
             )
-        if max_bindings_per_pub is not None and max_bindings_per_pub < 1:
-            raise QDeepValueError(f"max_bindings_per_pub must be >= 1, got {max_bindings_per_pub}.")
+        if max_bindings_per_pub is not None:
+            check_int("max_bindings_per_pub", max_bindings_per_pub)
+        self.retry = check_retry(retry)
         self._circuit = circuit
         self._parameters = list(circuit.parameters if parameters is None else parameters)
         self._pass_manager = check_pass_manager(pass_manager)
@@ -107,7 +126,26 @@ class _Runner:
         if pass_manager is not None:
             check_isa(self._plan.circuit, primitive)
         self.num_jobs = 0
-        """Number of primitive jobs submitted so far (one per :meth:`run` call)."""
+        """Number of primitive jobs submitted so far: one per :meth:`run` call, plus one per
+        retry of a failed job; a :func:`run_sampler_batch` / :func:`run_estimator_batch` call
+        adds its jobs to every runner taking part."""
+
+    def __repr__(self) -> str:
+        # Names the primitive's type only: its repr may show options or credentials.
+        return (
+            f"{type(self).__name__}(num_qubits={self._circuit.num_qubits}, "
+            f"num_parameters={len(self._parameters)}, primitive={type(self._primitive).__name__}, "
+            f"pass_manager={self._pass_manager is not None}, num_jobs={self.num_jobs})"
+        )
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The :class:`RetryPolicy` of the primitive jobs (settable)."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, policy: RetryPolicy | None) -> None:
+        self._retry = check_retry(policy)
 
     @property
     def circuit(self) -> QuantumCircuit:
@@ -136,10 +174,63 @@ class _Runner:
         num = -(-len(bindings) // size)
         return np.array_split(bindings, num)  # a few PUBs of (nearly) equal size
 
-    def _submit(self, pubs: list[tuple]) -> Any:
-        job = self._primitive.run(pubs)
+    def _pub(self, chunk: np.ndarray) -> tuple:
+        """The PUB over the bindings ``chunk`` ``(n, num_circuit_parameters)``."""
+        raise NotImplementedError
+
+    def _pubs(self, bindings: np.ndarray) -> tuple[list[tuple], list[int]]:
+        """The PUBs of one job over ``bindings`` and their numbers of bindings."""
+        chunks = self._chunks(bindings)
+        return [self._pub(chunk) for chunk in chunks], [len(chunk) for chunk in chunks]
+
+    def _decode(self, results: Sequence[Any], sizes: Sequence[int]) -> np.ndarray:
+        """Checked outputs ``(num_outputs, sum(sizes))`` of PUB results of ``sizes`` bindings.
+
+        Raises:
+            PrimitiveResultError: For a malformed result.
+        """
+        raise NotImplementedError
+
+    def _evaluate(self, bindings: np.ndarray) -> np.ndarray:
+        """Outputs ``(num_outputs, num_bindings)`` in one (retried) primitive job."""
+        pubs, sizes = self._pubs(bindings)
+
+        def decode(result):
+            return self._decode(check_num_results(result, len(pubs)), sizes)
+
+        return submit(self._primitive, pubs, decode, self._retry, on_submit=self._count_job)
+
+    def _forward_bindings(self, values: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Checked ``values`` and the flat circuit bindings ``(N, num_circuit_parameters)``."""
+        values = _check_values(values, len(self._parameters))
+        phi = self._plan.forward_bindings(values)
+        return values, phi.reshape(-1, phi.shape[-1])
+
+    def _forward_output(self, outputs: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Outputs ``(num_outputs, N)`` of :meth:`_forward_bindings` as ``(..., num_outputs)``."""
+        return outputs.T.reshape(*values.shape[:-1], outputs.shape[0])
+
+    def _count_job(self) -> None:
         self.num_jobs += 1
-        return job.result()
+
+
+def check_num_results(result: Any, num_pubs: int) -> list:
+    """The PUB results of a primitive result, checking that there is one per PUB.
+
+    Raises:
+        PrimitiveResultError: If ``result`` is not a sequence of ``num_pubs`` PUB results.
+    """
+    try:
+        results = list(result)
+    except TypeError as exc:
+        raise PrimitiveResultError(
+            f"The primitive returned a {type(result).__name__}, not a sequence of PUB results."
+        ) from exc
+    if len(results) != num_pubs:
+        raise PrimitiveResultError(
+            f"The primitive returned {len(results)} PUB results for {num_pubs} PUBs."
+        )
+    return results
 
 
 class EstimatorRunner(_Runner):
@@ -156,6 +247,10 @@ class EstimatorRunner(_Runner):
         precision: Target precision per expectation value; ``None`` uses the estimator's default.
         max_bindings_per_pub: Largest number of bindings per PUB (``None``: one PUB).
         seed: Seed of the default estimator.
+        retry: Retries, backoff and timeout of the jobs; default
+            :data:`~qiskit_qdeep.primitives.DEFAULT_RETRY_POLICY`. Results are checked (one
+            result per PUB, shapes, finite real values) before use; a job that keeps failing
+            raises :class:`~qiskit_qdeep.exceptions.PrimitiveJobError`.
 
     Raises:
         QDeepTypeError: For a non-V2 estimator or a bad pass manager.
@@ -174,6 +269,7 @@ class EstimatorRunner(_Runner):
         precision: float | None = None,
         max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
         seed: int | np.random.Generator | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if precision is not None and not precision >= 0:
             raise QDeepValueError(f"precision must be >= 0, got {precision}.")
@@ -184,6 +280,7 @@ class EstimatorRunner(_Runner):
             parameters,
             pass_manager,
             max_bindings_per_pub,
+            retry,
         )
         self._observables = observables
         layout = self._isa_circuit.layout if pass_manager is not None else None
@@ -208,18 +305,33 @@ class EstimatorRunner(_Runner):
         """The observables laid out on the ISA circuit's qubits."""
         return list(self._isa_observables)
 
-    def _evaluate(self, bindings: np.ndarray) -> np.ndarray:
-        """Expectation values ``(num_observables, num_bindings)`` in one ``run`` call."""
-        circuit = self._plan.circuit
-        pubs = []
-        for chunk in self._chunks(bindings):
-            pub = (circuit, self._obs_array, chunk)
-            pubs.append(pub if self.precision is None else (*pub, self.precision))
-        result = self._submit(pubs)
-        evs = [
-            np.asarray(res.data.evs, dtype=float).reshape(len(self._obs_array), -1)
-            for res in result
-        ]
+    def _pub(self, chunk: np.ndarray) -> tuple:
+        pub = (self._plan.circuit, self._obs_array, chunk)
+        return pub if self.precision is None else (*pub, self.precision)
+
+    def _decode(self, results: Sequence[Any], sizes: Sequence[int]) -> np.ndarray:
+        num_obs = len(self._obs_array)
+        evs = []
+        for i, (res, size) in enumerate(zip(results, sizes, strict=True)):
+            try:
+                values = np.asarray(res.data.evs)
+            except (AttributeError, KeyError, TypeError) as exc:
+                raise PrimitiveResultError(
+                    f"PUB result {i} has no expectation values (data.evs): {exc}"
+                ) from exc
+            if values.shape != (num_obs, size):
+                raise PrimitiveResultError(
+                    f"PUB result {i} has expectation values of shape {values.shape}, expected "
+                    f"{(num_obs, size)} (observables, bindings)."
+                )
+            if np.iscomplexobj(values) or values.dtype.kind not in "biuf":
+                raise PrimitiveResultError(
+                    f"PUB result {i} has expectation values of dtype {values.dtype}, expected real."
+                )
+            values = values.astype(float)
+            if not np.all(np.isfinite(values)):
+                raise PrimitiveResultError(f"PUB result {i} has NaN or inf expectation values.")
+            evs.append(values)
         return np.concatenate(evs, axis=1)
 
     def run(self, values: np.ndarray) -> np.ndarray:
@@ -230,12 +342,14 @@ class EstimatorRunner(_Runner):
 
         Returns:
             Array ``(..., num_observables)``.
+
+        Raises:
+            QDeepValueError: For values of the wrong shape or with NaN/inf entries.
+            QDeepTypeError: For complex or non-numeric values.
+            PrimitiveJobError: If the job keeps failing after the retries of :attr:`retry`.
         """
-        values = _check_values(values, len(self._parameters))
-        phi = self._plan.forward_bindings(values)
-        flat = phi.reshape(-1, phi.shape[-1])
-        evs = self._evaluate(flat)  # (O, N)
-        return evs.T.reshape(*values.shape[:-1], len(self._observables))
+        values, flat = self._forward_bindings(values)
+        return self._forward_output(self._evaluate(flat), values)
 
     def run_with_gradient(
         self, values: np.ndarray, wrt: Sequence[int] | None = None
@@ -250,6 +364,11 @@ class EstimatorRunner(_Runner):
         Returns:
             ``(evs, jacobian)`` with shapes ``(..., num_observables)`` and
             ``(..., num_observables, num_parameters)`` (``None`` if ``wrt`` selects nothing).
+
+        Raises:
+            QDeepValueError: For values of the wrong shape or with NaN/inf entries.
+            QDeepTypeError: For complex or non-numeric values.
+            PrimitiveJobError: If the job keeps failing after the retries of :attr:`retry`.
         """
         values = _check_values(values, len(self._parameters))
         shift = self._plan.bindings(values, wrt)
@@ -273,6 +392,10 @@ class SamplerRunner(_Runner):
         shots: Shots per binding; ``None`` uses the sampler's default.
         max_bindings_per_pub: Largest number of bindings per PUB (``None``: one PUB).
         seed: Seed of the default sampler.
+        retry: Retries, backoff and timeout of the jobs; default
+            :data:`~qiskit_qdeep.primitives.DEFAULT_RETRY_POLICY`. Results are checked (one
+            result per PUB, bit-array shapes) before use; a job that keeps failing raises
+            :class:`~qiskit_qdeep.exceptions.PrimitiveJobError`.
 
     Raises:
         QDeepValueError: For ``shots < 1`` or more than :data:`MAX_SAMPLER_CLBITS` classical bits.
@@ -288,6 +411,7 @@ class SamplerRunner(_Runner):
         shots: int | None = None,
         max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
         seed: int | np.random.Generator | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if shots is not None and (int(shots) != shots or shots < 1):
             raise QDeepValueError(f"shots must be a positive integer, got {shots}.")
@@ -304,6 +428,7 @@ class SamplerRunner(_Runner):
             parameters,
             pass_manager,
             max_bindings_per_pub,
+            retry,
         )
         self.shots = None if shots is None else int(shots)
 
@@ -317,31 +442,43 @@ class SamplerRunner(_Runner):
         """``2 ** num_clbits``."""
         return 2**self._circuit.num_clbits
 
-    def _evaluate(self, bindings: np.ndarray) -> np.ndarray:
-        """Outcome frequencies ``(num_outcomes, num_bindings)`` in one ``run`` call."""
+    def _pub(self, chunk: np.ndarray) -> tuple:
         circuit = self._plan.circuit
-        chunks = self._chunks(bindings)
-        pubs = [
-            (circuit, chunk) if self.shots is None else (circuit, chunk, self.shots)
-            for chunk in chunks
-        ]
-        result = self._submit(pubs)
+        return (circuit, chunk) if self.shots is None else (circuit, chunk, self.shots)
+
+    def _decode(self, results: Sequence[Any], sizes: Sequence[int]) -> np.ndarray:
+        num_bytes = -(-self._circuit.num_clbits // 8)
         freqs = []
-        for res in result:
-            bits = res.join_data()
-            array = np.asarray(bits.array, dtype=np.uint64).reshape(
-                -1, bits.num_shots, bits.array.shape[-1]
-            )
+        for i, (res, size) in enumerate(zip(results, sizes, strict=True)):
+            try:
+                bits = res.join_data()
+                raw = np.asarray(bits.array)
+                num_shots = int(bits.num_shots)
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise PrimitiveResultError(
+                    f"PUB result {i} has no measurement data (join_data() of a BitArray): {exc}"
+                ) from exc
+            if num_shots < 1 or raw.shape != (size, num_shots, num_bytes):
+                raise PrimitiveResultError(
+                    f"PUB result {i} has bit array shape {raw.shape}, expected "
+                    f"{(size, max(num_shots, 1), num_bytes)} (bindings, shots, bytes)."
+                )
+            array = raw.astype(np.uint64)
             weights = np.left_shift(
                 np.uint64(1), 8 * np.arange(array.shape[-1] - 1, -1, -1, dtype=np.uint64)
             )
             outcomes = (array * weights).sum(axis=-1)  # (n, shots) integers
+            if outcomes.size and int(outcomes.max()) >= self.num_outcomes:
+                raise PrimitiveResultError(
+                    f"PUB result {i} has outcomes beyond the {self._circuit.num_clbits} "
+                    "classical bits of the circuit."
+                )
             n = outcomes.shape[0]
             index = outcomes + (
                 np.arange(n, dtype=np.uint64)[:, None] * np.uint64(self.num_outcomes)
             )
             counts = np.bincount(index.ravel().astype(np.int64), minlength=n * self.num_outcomes)
-            freqs.append(counts.reshape(n, self.num_outcomes).T / bits.num_shots)
+            freqs.append(counts.reshape(n, self.num_outcomes).T / num_shots)
         return np.concatenate(freqs, axis=1)
 
     def run(self, values: np.ndarray) -> np.ndarray:
@@ -352,20 +489,32 @@ class SamplerRunner(_Runner):
 
         Returns:
             Array ``(..., 2 ** num_clbits)``.
+
+        Raises:
+            QDeepValueError: For values of the wrong shape or with NaN/inf entries.
+            QDeepTypeError: For complex or non-numeric values.
+            PrimitiveJobError: If the job keeps failing after the retries of :attr:`retry`.
         """
-        values = _check_values(values, len(self._parameters))
-        phi = self._plan.forward_bindings(values)
-        probs = self._evaluate(phi.reshape(-1, phi.shape[-1]))
-        return probs.T.reshape(*values.shape[:-1], self.num_outcomes)
+        values, flat = self._forward_bindings(values)
+        return self._forward_output(self._evaluate(flat), values)
 
     def run_with_gradient(
         self, values: np.ndarray, wrt: Sequence[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities and their parameter-shift Jacobian from one ``run`` call.
 
+        Args:
+            values: Array ``(..., num_parameters)``.
+            wrt: Indices of the parameters to differentiate; default all.
+
         Returns:
             ``(probs, jacobian)`` with shapes ``(..., num_outcomes)`` and
             ``(..., num_outcomes, num_parameters)``.
+
+        Raises:
+            QDeepValueError: For values of the wrong shape or with NaN/inf entries.
+            QDeepTypeError: For complex or non-numeric values.
+            PrimitiveJobError: If the job keeps failing after the retries of :attr:`retry`.
         """
         values = _check_values(values, len(self._parameters))
         shift = self._plan.bindings(values, wrt)
