@@ -1,12 +1,36 @@
 # This code is part of qiskit-qdeep.
 #
 # Licensed under the Apache License, Version 2.0.
-"""Sphinx configuration of the qiskit-qdeep documentation."""
+"""Sphinx configuration of the qiskit-qdeep documentation.
 
-import qiskit_qdeep
+Build with ``sphinx-build -W -b html docs docs/_build/html`` (warnings are errors; the test suite
+runs the same build in ``test/test_docs.py``). The build is offline: notebooks are rendered from
+their stored outputs (never executed), pandoc comes from the ``pypandoc_binary`` wheel when none is
+on ``PATH``, and intersphinx links are only resolved with ``QDEEP_DOCS_INTERSPHINX=1``.
+"""
+
+import os
+import shutil
+import sys
+
+DOCS_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(DOCS_DIR, "_ext"))
+sys.path.insert(0, os.path.dirname(DOCS_DIR))
+
+import qiskit_qdeep  # noqa: E402
+
+if shutil.which("pandoc") is None:  # nbsphinx converts markdown cells with pandoc
+    try:
+        import pypandoc
+
+        os.environ["PATH"] = (
+            os.path.dirname(pypandoc.get_pandoc_path()) + os.pathsep + os.environ.get("PATH", "")
+        )
+    except (ImportError, OSError):
+        pass
 
 project = "qiskit-qdeep"
-copyright = "2026, qiskit-qdeep developers"  # pylint: disable=redefined-builtin
+copyright = "2026, qiskit-qdeep developers"  # noqa: A001
 author = "qiskit-qdeep developers"
 release = qiskit_qdeep.__version__
 version = release
@@ -20,18 +44,35 @@ extensions = [
     "sphinx.ext.intersphinx",
     "nbsphinx",
     "reno.sphinxext",
+    "qdeep_docs",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "_ext", "_templates"]
+
+# API pages: each docs/apidocs/<module>.rst holds one automodule; the module docstring holds the
+# autosummary list whose stubs are generated into docs/stubs/.
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": None}
+# Class pages (docs/_templates/autosummary/class.rst) document the class's members and those it
+# inherits from our own bases, not those of torch's Module, Qiskit's Gate/Instruction or Python's
+# exceptions (their docstrings point at labels of other projects' documentation).
+autodoc_default_options = {"inherited-members": "Module,Gate,Instruction,BaseException"}
 napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+
+# Tutorials: executed notebooks with stored outputs, rendered as they are.
 nbsphinx_execute = "never"
+nbsphinx_allow_errors = False
+
 html_theme = "qiskit-ecosystem"
 html_title = f"{project} {release}"
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-    "qiskit": ("https://quantum.cloud.ibm.com/docs/api/qiskit", None),
-    "torch": ("https://pytorch.org/docs/stable", None),
-}
+html_last_updated_fmt = None
+
+if os.environ.get("QDEEP_DOCS_INTERSPHINX") == "1":
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "numpy": ("https://numpy.org/doc/stable", None),
+        "qiskit": ("https://quantum.cloud.ibm.com/docs/api/qiskit", None),
+        "torch": ("https://pytorch.org/docs/stable", None),
+    }
+else:  # offline build (CI): no inventories to fetch
+    intersphinx_mapping = {}

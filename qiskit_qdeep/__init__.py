@@ -3,14 +3,23 @@
 # Licensed under the Apache License, Version 2.0.
 """qiskit-qdeep: hybrid quantum deep learning on Qiskit V2 primitives.
 
+.. currentmodule:: qiskit_qdeep
+
+Data flows one way: datasets feed models and layers, which run their circuits through the
+execution core (:mod:`~qiskit_qdeep.primitives`), the only place that calls a primitive.
+
 Subpackages
 ===========
 
 .. autosummary::
-   :toctree: ../stubs/
 
    primitives
    nn
+   circuit.library
+   models
+   datasets
+   training
+   reproductions
    exceptions
 """
 
