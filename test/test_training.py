@@ -8,17 +8,53 @@ from __future__ import annotations
 import os
 import tempfile
 
+import numpy as np
 import torch
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
 from torch import nn
 
-from qiskit_qdeep.exceptions import QDeepValueError
+from qiskit_qdeep.exceptions import PrimitiveJobError, QDeepTypeError, QDeepValueError
+from qiskit_qdeep.nn import QuantumLayer
+from qiskit_qdeep.primitives import RetryPolicy, TorchStatevectorEstimator
 from qiskit_qdeep.training import evaluate_classifier, fit_classifier
 from test import QDeepTestCase
+from test.reliability.flaky_primitives import FlakyEstimator
 
 
 def make_model(seed):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.ReLU(), nn.Linear(8, 3))
+
+
+def make_quantum_model(estimator, seed=5):
+    """Linear -> dropout -> 2-qubit parameter-shift QuantumLayer -> Linear."""
+    x, w = ParameterVector("x", 2), ParameterVector("w", 4)
+    qc = QuantumCircuit(2)
+    qc.ry(x[0], 0)
+    qc.ry(x[1], 1)
+    qc.ry(w[0], 0)
+    qc.ry(w[1], 1)
+    qc.cx(0, 1)
+    qc.rx(w[2], 0)
+    qc.rx(w[3], 1)
+    torch.manual_seed(seed)
+    quantum = QuantumLayer(
+        qc,
+        ["ZI", "IZ"],
+        x,
+        w,
+        estimator=estimator,
+        gradient="parameter-shift",
+        seed=seed,
+        retry=RetryPolicy(max_retries=1, backoff=0.0),
+    )
+    return nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.3), quantum, nn.Linear(2, 3))
+
+
+def assert_same_weights(case, a, b):
+    for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
+        case.assertTrue(torch.equal(p, q), msg=name)
 
 
 class TestFitClassifier(QDeepTestCase):
@@ -96,6 +132,84 @@ class TestFitClassifier(QDeepTestCase):
         for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
             self.assertTrue(torch.equal(a, b))
 
+    def test_stop_after_batches_resumes_mid_epoch(self):
+        """Stops in the middle of epochs (dropout RNG, data order, totals) and resumes exactly."""
+        kwargs = {"epochs": 3, "batch_size": 16, "seed": 7, "progress": False}
+        straight = make_model(2)
+        ref = fit_classifier(straight, self.x, self.y, eval_data=(self.x, self.y), **kwargs)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "ckpt.pt")
+            calls = 0
+            for stop in (3, 2, 5, 100):  # 4 batches per epoch: stops at 3, 5 (mid-epoch), 10
+                # same initial weights at first; later the weights come from the checkpoint
+                model = make_model(2 if calls == 0 else 40 + stop)
+                history = fit_classifier(
+                    model,
+                    self.x,
+                    self.y,
+                    eval_data=(self.x, self.y),
+                    checkpoint=path,
+                    stop_after_batches=stop,
+                    **kwargs,
+                )
+                calls += 1
+        self.assertEqual(calls, 4)
+        self.assertEqual(history.train_loss, ref.train_loss)
+        self.assertEqual(history.train_accuracy, ref.train_accuracy)
+        self.assertEqual(history.test_loss, ref.test_loss)
+        assert_same_weights(self, straight, model)
+
+    def test_primitive_failure_checkpoints_and_resumes_bit_identically(self):
+        """A parameter-shift layer whose estimator fails mid-epoch; resume on a working one."""
+        x = torch.tensor(self.rng.normal(size=(24, 4)))
+        y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
+        kwargs = {"epochs": 2, "batch_size": 8, "seed": 11, "progress": False, "lr": 0.05}
+        exact = TorchStatevectorEstimator(seed=0)
+        straight = make_quantum_model(exact)
+        ref = fit_classifier(straight, x, y, **kwargs)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "run.ckpt")
+            # jobs 1-3: epoch 1, job 4: first batch of epoch 2, job 5 fails (and its retry)
+            flaky = FlakyEstimator(TorchStatevectorEstimator(seed=0), failures=10, start=5)
+            broken = make_quantum_model(flaky)
+            with self.assertRaises(PrimitiveJobError) as caught:
+                fit_classifier(broken, x, y, checkpoint=path, **kwargs)
+            message = caught.exception.message
+            self.assertIn(path, message)
+            self.assertIn("epoch 2, sample 8", message)
+            self.assertIn("call fit_classifier again", message)
+            self.assertIsInstance(caught.exception.cause, RuntimeError)
+            self.assertEqual(flaky.calls, 6)  # 4 good jobs, the failing one and its retry
+            state = torch.load(path, weights_only=True)
+            self.assertEqual((state["epoch"], state["position"]["begin"]), (1, 8))
+            resumed = make_quantum_model(TorchStatevectorEstimator(seed=0), seed=99)
+            history = fit_classifier(resumed, x, y, checkpoint=path, **kwargs)
+        self.assertEqual(history.train_loss, ref.train_loss)
+        assert_same_weights(self, straight, resumed)
+        # without a checkpoint path the error says how to get one
+        flaky = FlakyEstimator(failures=10, start=2)
+        with self.assertRaisesRegex(PrimitiveJobError, "Pass checkpoint=<path>"):
+            fit_classifier(make_quantum_model(flaky), x, y, **kwargs)
+
+    def test_failure_during_evaluation(self):
+        x = torch.tensor(self.rng.normal(size=(16, 4)))
+        y = (x[:, 0] > 0).long()
+        kwargs = {"epochs": 2, "batch_size": 8, "seed": 1, "progress": False}
+        straight = make_quantum_model(TorchStatevectorEstimator(seed=0))
+        ref = fit_classifier(straight, x, y, eval_data=(x, y), **kwargs)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "eval.ckpt")
+            flaky = FlakyEstimator(failures=2, start=3)  # job 3 = evaluation after epoch 1
+            with self.assertRaisesRegex(PrimitiveJobError, "epoch 1; the state"):
+                fit_classifier(
+                    make_quantum_model(flaky), x, y, eval_data=(x, y), checkpoint=path, **kwargs
+                )
+            resumed = make_quantum_model(TorchStatevectorEstimator(seed=0), seed=3)
+            history = fit_classifier(resumed, x, y, eval_data=(x, y), checkpoint=path, **kwargs)
+        self.assertEqual(history.to_dict()["test_loss"], ref.test_loss)
+        self.assertEqual(history.train_loss, ref.train_loss)
+        assert_same_weights(self, straight, resumed)
+
     def test_bad_input(self):
         model = make_model(0)
         with self.assertRaisesRegex(QDeepValueError, "loss must be"):
@@ -108,3 +222,15 @@ class TestFitClassifier(QDeepTestCase):
         bad[0, 0] = float("nan")
         with self.assertRaisesRegex(QDeepValueError, "NaN"):
             fit_classifier(model, bad, self.y, epochs=1)
+        with self.assertRaisesRegex(QDeepValueError, "stop_after_batches needs a checkpoint"):
+            fit_classifier(model, self.x, self.y, epochs=1, stop_after_batches=1)
+        with self.assertRaisesRegex(QDeepTypeError, "targets must be integer class labels"):
+            fit_classifier(model, self.x, self.y + 0.5, epochs=1)
+        with self.assertRaisesRegex(QDeepValueError, "batch_size must be an integer >= 1"):
+            evaluate_classifier(model, self.x, self.y, batch_size=0)
+        with self.assertRaisesRegex(QDeepTypeError, "inputs must be real"):
+            fit_classifier(model, self.x.to(torch.complex64), self.y, epochs=1)
+        with self.assertRaisesRegex(QDeepValueError, "targets must be class labels >= 0"):
+            fit_classifier(model, self.x, self.y - 1, epochs=1)
+        with self.assertRaisesRegex(QDeepValueError, "non-empty"):
+            evaluate_classifier(model, np.zeros((0, 4)), np.zeros(0, dtype=int))

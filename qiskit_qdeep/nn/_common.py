@@ -16,7 +16,13 @@ from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import SparsePauliOp
 
 from ..exceptions import QDeepValueError
-from ..primitives import EstimatorRunner, StatevectorEngine, TorchStatevectorEstimator
+from ..primitives import (
+    EstimatorRunner,
+    RetryPolicy,
+    StatevectorEngine,
+    TorchStatevectorEstimator,
+)
+from ..primitives.retry import check_retry
 
 #: Accepted values of the ``gradient`` argument of the circuit-backed layers.
 GRADIENT_MODES = ("auto", "backprop", "parameter-shift")
@@ -250,6 +256,7 @@ def build_execution(
     max_bindings_per_pub: int | None,
     max_qubits: int,
     seed: int | None,
+    retry: RetryPolicy | None = None,
 ) -> None:
     """Sets ``layer._engines`` (backprop) or ``layer._runner`` (parameter shift).
 
@@ -258,6 +265,7 @@ def build_execution(
     so bad circuits (unsupported gates, too many qubits) fail at construction.
     """
     # pylint: disable=protected-access
+    retry = check_retry(retry)
     parameters = layer._input_params + layer._weight_params
     layer._engines = None
     layer._runner = None
@@ -275,4 +283,5 @@ def build_execution(
             precision=precision,
             max_bindings_per_pub=max_bindings_per_pub,
             seed=seed,
+            retry=retry,
         )

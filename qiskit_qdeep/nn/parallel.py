@@ -16,7 +16,7 @@ from torch import nn
 from .._validation import check_int
 from ..circuit.library import strongly_entangling_circuit
 from ..exceptions import QDeepValueError
-from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy
 from ._autograd import primitive_apply
 from ._common import (
     CircuitLayerMixin,
@@ -100,6 +100,9 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
         max_bindings_per_pub: Cap on bindings per PUB (parameter-shift path).
         max_qubits: Qubit limit of the exact engine (backprop path).
         seed: Seed of the default weights and of the default estimator.
+        retry: Retries, backoff and timeout of the primitive jobs (primitive path); default
+            :data:`~qiskit_qdeep.primitives.DEFAULT_RETRY_POLICY`. Also settable later as
+            ``layer.runner.retry``.
 
     Raises:
         QDeepValueError: If ``in_features`` is not divisible by ``num_qubits``, for bad sizes, an
@@ -121,6 +124,7 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
         max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
         max_qubits: int = 20,
         seed: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
         in_features = check_int("in_features", in_features, 1)
@@ -155,6 +159,7 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
             max_bindings_per_pub=max_bindings_per_pub,
             max_qubits=max_qubits,
             seed=seed,
+            retry=retry,
         )
         shape = (self._num_circuits, len(self._weight_params))
         self.weight = nn.Parameter(

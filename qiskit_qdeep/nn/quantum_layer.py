@@ -17,7 +17,7 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 from torch import nn
 
 from ..exceptions import QDeepValueError
-from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy
 from ..primitives.runners import as_sparse_pauli_ops
 from ._autograd import primitive_apply
 from ._common import (
@@ -117,6 +117,9 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         max_bindings_per_pub: Cap on bindings per PUB (parameter-shift path).
         max_qubits: Qubit limit of the exact engine (backprop path).
         seed: Seed of the default weights and of the default estimator.
+        retry: Retries, backoff and timeout of the primitive jobs (primitive path); default
+            :data:`~qiskit_qdeep.primitives.DEFAULT_RETRY_POLICY`. Also settable later as
+            ``layer.runner.retry``.
 
     Raises:
         QDeepValueError: For an unknown gradient mode, parameters that do not cover the circuit,
@@ -139,6 +142,7 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
         max_qubits: int = 20,
         seed: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
         gradient = resolve_gradient(gradient, estimator, pass_manager)
@@ -160,6 +164,7 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
             max_bindings_per_pub=max_bindings_per_pub,
             max_qubits=max_qubits,
             seed=seed,
+            retry=retry,
         )
         self.weight = nn.Parameter(
             make_initial_weights(

@@ -23,7 +23,7 @@ from ..circuit.library.quanvolution import (
     quanv_kernel_circuit,
 )
 from ..exceptions import QDeepValueError
-from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy
 from ._autograd import primitive_apply
 from ._common import (
     CircuitLayerMixin,
@@ -136,6 +136,9 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         max_bindings_per_pub: Cap on bindings per PUB (parameter-shift path).
         max_qubits: Qubit limit of the exact engine (backprop path).
         seed: Seed of the default weights, of the random structure and of the default estimator.
+        retry: Retries, backoff and timeout of the primitive jobs (primitive path); default
+            :data:`~qiskit_qdeep.primitives.DEFAULT_RETRY_POLICY`. Also settable later as
+            ``layer.runner.retry``.
 
     Raises:
         QDeepValueError: For bad sizes, unknown options, a mismatched custom ansatz, bad initial
@@ -173,6 +176,7 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
         max_qubits: int = 20,
         seed: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels)
@@ -251,6 +255,7 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
             max_bindings_per_pub=max_bindings_per_pub,
             max_qubits=max_qubits,
             seed=seed,
+            retry=retry,
         )
 
         shape = (self.num_filters, num_weights)

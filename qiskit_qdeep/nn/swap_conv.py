@@ -33,7 +33,8 @@ from ..circuit.library.swap_test import (
     qucnn_filter_ansatz,
 )
 from ..exceptions import QDeepValueError
-from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, SamplerRunner
+from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy, SamplerRunner
+from ..primitives.retry import check_retry
 from ._autograd import primitive_apply
 from ._common import EngineCache, make_initial_weights
 
@@ -241,6 +242,9 @@ class SwapTestConv2d(nn.Module):
         max_qubits: Qubit limit of the exact engine (``n`` qubits: the filter states).
         seed: Seed of the default weights and of the default sampler (which draws from a
             generator seeded with it: reproducible, with fresh shots at every run).
+        retry: Retries, backoff and timeout of the primitive jobs (primitive path); default
+            :data:`~qiskit_qdeep.primitives.DEFAULT_RETRY_POLICY`. Also settable later as
+            ``layer.runner.retry`` (and ``layer.ancilla_runner.retry``).
 
     Raises:
         QDeepValueError: For a ``kernel_size`` whose area is not a power of two, a bad
@@ -270,6 +274,7 @@ class SwapTestConv2d(nn.Module):
         max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
         max_qubits: int = 20,
         seed: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
         self.kernel_size = check_pair("kernel_size", kernel_size)
@@ -344,6 +349,7 @@ class SwapTestConv2d(nn.Module):
         self._sampler_arg = sampler
         self._pass_manager = pass_manager
         self._max_bindings_per_pub = max_bindings_per_pub
+        self._retry = check_retry(retry)
         # the default sampler draws from a generator: reproducible, yet fresh shots at every run
         # (an int seed would make a sampler repeat the same draws at every call)
         self._sampler_seed = None if seed is None else np.random.default_rng(seed)
@@ -361,6 +367,7 @@ class SwapTestConv2d(nn.Module):
                 shots=self.shots,
                 max_bindings_per_pub=max_bindings_per_pub,
                 seed=self._sampler_seed,
+                retry=self._retry,
             )
             if self._gradient == "ancilla":
                 self._make_ancilla_runner()
@@ -406,6 +413,7 @@ class SwapTestConv2d(nn.Module):
                 shots=self.shots,
                 max_bindings_per_pub=self._max_bindings_per_pub,
                 seed=self._sampler_seed,
+                retry=self._retry,
             )
         return self._ancilla_runner
 

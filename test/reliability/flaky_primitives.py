@@ -4,8 +4,8 @@
 """V2 primitives that fail on purpose, around the exact default primitives (test helpers).
 
 :class:`FlakyEstimator` and :class:`FlakySampler` pass every job to an inner primitive (default the
-exact seeded torch primitives) except the first ``failures`` jobs, which fail in the way ``mode``
-names:
+exact seeded torch primitives) except ``failures`` jobs from job number ``start`` (1-based, default
+the first) on, which fail in the way ``mode`` names:
 
 * ``"raise"``: ``run`` raises :class:`RuntimeError` (submission failure),
 * ``"raise-result"``: the job's ``result()`` raises :class:`RuntimeError`,
@@ -91,11 +91,12 @@ def finished_job(result=None, error: BaseException | None = None) -> PrimitiveJo
 
 
 class _FlakyMixin:
-    def _setup(self, inner, failures: int, mode: str):
+    def _setup(self, inner, failures: int, mode: str, start: int):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.inner = inner
         self.failures = failures
+        self.start = start
         self.mode = mode
         self.calls = 0
         self.pubs_per_call: list[int] = []
@@ -131,7 +132,7 @@ class _FlakyMixin:
         def run_inner():
             return self.inner.run(pubs, **kwargs)
 
-        if self.calls <= self.failures:
+        if self.start <= self.calls < self.start + self.failures:
             return self._fail(run_inner)
         return run_inner()
 
@@ -139,8 +140,8 @@ class _FlakyMixin:
 class FlakyEstimator(_FlakyMixin, BaseEstimatorV2):
     """An estimator whose first ``failures`` jobs fail in the way ``mode`` names."""
 
-    def __init__(self, inner: BaseEstimatorV2 | None = None, *, failures=0, mode="raise"):
-        self._setup(inner or TorchStatevectorEstimator(seed=0), failures, mode)
+    def __init__(self, inner: BaseEstimatorV2 | None = None, *, failures=0, mode="raise", start=1):
+        self._setup(inner or TorchStatevectorEstimator(seed=0), failures, mode, start)
 
     def _corrupt(self, res):
         evs, stds = np.asarray(res.data.evs), np.asarray(res.data.stds)
@@ -156,10 +157,10 @@ class FlakyEstimator(_FlakyMixin, BaseEstimatorV2):
 class FlakySampler(_FlakyMixin, BaseSamplerV2):
     """A sampler whose first ``failures`` jobs fail in the way ``mode`` names."""
 
-    def __init__(self, inner: BaseSamplerV2 | None = None, *, failures=0, mode="raise"):
+    def __init__(self, inner: BaseSamplerV2 | None = None, *, failures=0, mode="raise", start=1):
         if mode == "nan":
             raise ValueError("a sampler returns bits, there is no NaN mode")
-        self._setup(inner or TorchStatevectorSampler(seed=0), failures, mode)
+        self._setup(inner or TorchStatevectorSampler(seed=0), failures, mode, start)
 
     def _corrupt(self, res):
         if self.mode == "missing":
