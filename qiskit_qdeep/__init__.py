@@ -20,6 +20,7 @@ Subpackages
    datasets
    training
    reproductions
+   benchmarks
    exceptions
 """
 
