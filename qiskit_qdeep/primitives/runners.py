@@ -84,7 +84,7 @@ def _check_values(values: Any, num_parameters: int) -> np.ndarray:
             f"values must have shape (..., {num_parameters}) (one column per parameter), "
             f"got {array.shape}."
         )
-    if array.size == 0:
+    if int(np.prod(array.shape[:-1])) == 0:
         raise QDeepValueError(f"values must hold at least one binding, got shape {array.shape}.")
     if not np.all(np.isfinite(array)):
         raise QDeepValueError("values contain NaN or inf.")
@@ -204,7 +204,7 @@ class _Runner:
         """Checked ``values`` and the flat circuit bindings ``(N, num_circuit_parameters)``."""
         values = _check_values(values, len(self._parameters))
         phi = self._plan.forward_bindings(values)
-        return values, phi.reshape(-1, phi.shape[-1])
+        return values, phi.reshape(int(np.prod(phi.shape[:-1])), phi.shape[-1])
 
     def _forward_output(self, outputs: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Outputs ``(num_outputs, N)`` of :meth:`_forward_bindings` as ``(..., num_outputs)``."""
