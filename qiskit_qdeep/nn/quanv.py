@@ -213,50 +213,27 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
             )
         self._num_qubits = num_qubits
 
-        # ----- the one circuit template shared by all filters
-        rng = None
-        if ansatz == "random":
-            if seed is None:  # reproducible under torch.manual_seed
-                seed = int(torch.randint(0, 2**31 - 1, ()).item())
-            rng = np.random.default_rng(seed)
-        x = ParameterVector("x", num_qubits)
-        if isinstance(ansatz, QuantumCircuit):
-            self.ansatz = "custom"
-            num_weights = ansatz.num_parameters
-        else:
-            self.ansatz = ansatz
-            num_weights = num_ansatz_weights(ansatz, num_qubits, reps)
-        w = ParameterVector("w", num_weights)
-        self._circuit = quanv_kernel_circuit(
-            num_qubits,
-            encoding=encoding,
-            ansatz=ansatz,
-            reps=reps,
-            rotation=rotation,
-            seed=rng,
-            input_params=x,
-            weight_params=w,
-        )
-        self._input_params: list[Parameter] = list(x)
-        self._weight_params: list[Parameter] = list(w)
-        if readout == "per_qubit":
-            labels = ["I" * (num_qubits - 1 - q) + "Z" + "I" * q for q in range(num_qubits)]
-        else:
-            labels = ["Z" * num_qubits]
-        self._observables = [SparsePauliOp(label) for label in labels]
-
-        # ----- execution path
+        # ----- the one circuit template shared by all filters, and its execution path
         self._gradient = gradient
-        build_execution(
-            self,
-            estimator=estimator,
-            pass_manager=pass_manager,
-            precision=precision,
-            max_bindings_per_pub=max_bindings_per_pub,
-            max_qubits=max_qubits,
-            seed=seed,
-            retry=retry,
-        )
+        self._template_options = {
+            "ansatz": ansatz,
+            "encoding": encoding,
+            "readout": readout,
+            "reps": reps,
+            "rotation": rotation,
+            "pass_manager": pass_manager,
+            "precision": precision,
+            "max_bindings_per_pub": max_bindings_per_pub,
+            "max_qubits": max_qubits,
+            "retry": retry,
+        }
+        if ansatz == "random" and seed is None:  # reproducible under torch.manual_seed
+            seed = int(torch.randint(0, 2**31 - 1, ()).item())
+        rng = self._build_template(seed, estimator)
+        num_weights = len(self._weight_params)
+        if rng is not None:
+            # the structure seed travels with the state_dict (see _load_from_state_dict)
+            self.register_buffer("structure_seed", torch.tensor(seed, dtype=torch.int64))
 
         shape = (self.num_filters, num_weights)
         if initial_weights is None and rng is not None:
@@ -272,6 +249,70 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
             self.weight = nn.Parameter(weight)
         else:
             self.register_buffer("weight", weight)
+
+    def _build_template(
+        self, seed: int | None, estimator: BaseEstimatorV2 | None
+    ) -> np.random.Generator | None:
+        """Builds the kernel circuit and its engine / runner; returns the structure generator.
+
+        For ``ansatz="random"`` the structure is drawn from ``np.random.default_rng(seed)`` and
+        the generator (positioned after the structure) is returned; otherwise ``None``.
+        """
+        opts = self._template_options
+        ansatz, num_qubits = opts["ansatz"], self._num_qubits
+        rng = np.random.default_rng(seed) if ansatz == "random" else None
+        x = ParameterVector("x", num_qubits)
+        if isinstance(ansatz, QuantumCircuit):
+            self.ansatz = "custom"
+            num_weights = ansatz.num_parameters
+        else:
+            self.ansatz = ansatz
+            num_weights = num_ansatz_weights(ansatz, num_qubits, opts["reps"])
+        w = ParameterVector("w", num_weights)
+        self._circuit = quanv_kernel_circuit(
+            num_qubits,
+            encoding=opts["encoding"],
+            ansatz=ansatz,
+            reps=opts["reps"],
+            rotation=opts["rotation"],
+            seed=rng,
+            input_params=x,
+            weight_params=w,
+        )
+        self._input_params: list[Parameter] = list(x)
+        self._weight_params: list[Parameter] = list(w)
+        if opts["readout"] == "per_qubit":
+            labels = ["I" * (num_qubits - 1 - q) + "Z" + "I" * q for q in range(num_qubits)]
+        else:
+            labels = ["Z" * num_qubits]
+        self._observables = [SparsePauliOp(label) for label in labels]
+        build_execution(
+            self,
+            estimator=estimator,
+            pass_manager=opts["pass_manager"],
+            precision=opts["precision"],
+            max_bindings_per_pub=opts["max_bindings_per_pub"],
+            max_qubits=opts["max_qubits"],
+            seed=seed,
+            retry=opts["retry"],
+        )
+        return rng
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Rebuilds a random-structure kernel from the saved ``structure_seed`` before loading.
+
+        A ``Quanv2d(ansatz="random")`` stores the seed of its circuit structure (rotation axes,
+        CNOT orderings) in the ``structure_seed`` buffer, so a state dict loaded into a layer built
+        with another (or no) ``seed`` reproduces the saved circuits, not just the weights.
+        """
+        key = prefix + "structure_seed"
+        own = getattr(self, "structure_seed", None)
+        saved = state_dict.get(key)
+        if own is not None and saved is not None and int(saved) != int(own):
+            # the estimator is kept by the runner only (which decides what gets pickled)
+            self._build_template(int(saved), self._runner.estimator if self._runner else None)
+            own.fill_(int(saved))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ----- read-only views
 

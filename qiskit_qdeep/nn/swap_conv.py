@@ -346,7 +346,6 @@ class SwapTestConv2d(nn.Module):
         self._ancilla_circuit = ancilla
 
         # ----- execution
-        self._sampler_arg = sampler
         self._pass_manager = pass_manager
         self._max_bindings_per_pub = max_bindings_per_pub
         self._retry = check_retry(retry)
@@ -404,7 +403,9 @@ class SwapTestConv2d(nn.Module):
 
     def _make_ancilla_runner(self) -> SamplerRunner:
         if self._ancilla_runner is None:
-            sampler = self._runner.sampler if self._runner is not None else self._sampler_arg
+            # a sampler implies a primitive mode, so it lives in self._runner (never stored
+            # elsewhere: the runner controls what gets pickled)
+            sampler = self._runner.sampler if self._runner is not None else None
             self._ancilla_runner = SamplerRunner(
                 self._ancilla_circuit,
                 parameters=self._input_params + [self._phi] + self._weight_params,

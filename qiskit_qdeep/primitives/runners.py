@@ -27,7 +27,7 @@ from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
 from .._validation import check_int
-from ..exceptions import PrimitiveResultError, QDeepTypeError, QDeepValueError
+from ..exceptions import PrimitiveResultError, QDeepTypeError, QDeepValueError, QiskitQDeepError
 from .parameter_shift import ParameterShiftPlan
 from .resolution import check_isa, check_pass_manager, resolve_estimator, resolve_sampler
 from .retry import RetryPolicy, check_retry, submit
@@ -64,6 +64,33 @@ def as_sparse_pauli_ops(
     if not ops:
         raise QDeepValueError("At least one observable is required.")
     return ops
+
+
+def is_local_primitive(primitive: Any) -> bool:
+    """Whether ``primitive`` is a local simulator without credentials (safe to pickle).
+
+    True for qiskit-qdeep's torch primitives, Qiskit's ``StatevectorEstimator`` /
+    ``StatevectorSampler`` and Aer's V2 primitives; everything else (IBM Runtime primitives,
+    backend primitives, user classes) may hold credentials.
+    """
+    from qiskit.primitives import StatevectorEstimator, StatevectorSampler
+
+    from .torch_primitives import TorchStatevectorEstimator, TorchStatevectorSampler
+
+    local: tuple[type, ...] = (
+        TorchStatevectorEstimator,
+        TorchStatevectorSampler,
+        StatevectorEstimator,
+        StatevectorSampler,
+    )
+    try:
+        from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
+        from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
+
+        local += (AerEstimatorV2, AerSamplerV2)
+    except ImportError:  # pragma: no cover
+        pass
+    return type(primitive) in local
 
 
 def _check_values(values: Any, num_parameters: int) -> np.ndarray:
@@ -138,6 +165,16 @@ class _Runner:
             f"pass_manager={self._pass_manager is not None}, num_jobs={self.num_jobs})"
         )
 
+    def __getstate__(self) -> dict:
+        # Primitives may hold credentials (IBM Runtime services, tokens in options): only the
+        # local simulators below are pickled with the runner; others are left out, and the
+        # unpickled runner refuses to run until it is rebuilt with a primitive.
+        state = self.__dict__.copy()
+        if not is_local_primitive(self._primitive):
+            state["_primitive"] = None
+            state["_dropped_primitive"] = type(self._primitive).__name__
+        return state
+
     @property
     def retry(self) -> RetryPolicy:
         """The :class:`RetryPolicy` of the primitive jobs (settable)."""
@@ -193,6 +230,7 @@ class _Runner:
 
     def _evaluate(self, bindings: np.ndarray) -> np.ndarray:
         """Outputs ``(num_outputs, num_bindings)`` in one (retried) primitive job."""
+        self._check_primitive()
         pubs, sizes = self._pubs(bindings)
 
         def decode(result):
@@ -209,6 +247,15 @@ class _Runner:
     def _forward_output(self, outputs: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Outputs ``(num_outputs, N)`` of :meth:`_forward_bindings` as ``(..., num_outputs)``."""
         return outputs.T.reshape(*values.shape[:-1], outputs.shape[0])
+
+    def _check_primitive(self) -> None:
+        if self._primitive is None:
+            raise QiskitQDeepError(
+                f"This {type(self).__name__} was unpickled without its "
+                f"{getattr(self, '_dropped_primitive', 'primitive')}: primitives other than local "
+                "simulators are never pickled (they may hold credentials). Build the runner or "
+                "layer again with the primitive."
+            )
 
     def _count_job(self) -> None:
         self.num_jobs += 1

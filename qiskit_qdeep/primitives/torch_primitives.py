@@ -104,6 +104,16 @@ class _TorchPrimitiveMixin:
         self._max_qubits = max_qubits
         self._engines = _EngineCache(self._build_engine)
 
+    def __getstate__(self) -> dict:
+        # compiled engines (weak references to circuits) are rebuilt after unpickling
+        state = self.__dict__.copy()
+        state["_engines"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._engines = _EngineCache(self._build_engine)
+
     @property
     def seed(self) -> int | np.random.Generator | None:
         """Seed or generator of the sampling / precision noise."""
