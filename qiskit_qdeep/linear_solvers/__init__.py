@@ -1,0 +1,23 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""Quantum linear solvers.
+
+.. currentmodule:: qiskit_qdeep.linear_solvers
+
+Qiskit removed its HHL implementation; qiskit-qdeep keeps one, built on V2 samplers and the
+circuit blocks of :mod:`qiskit_qdeep.circuit.library` (signed eigenvalue clock, Hermitian
+dilation of non-Hermitian matrices, padding to a power-of-two size).
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   HHL
+   HHLResult
+
+.. autodata:: HHL_MAX_QUBITS
+"""
+
+from .hhl import HHL, HHL_MAX_QUBITS, HHLResult
+
+__all__ = ["HHL", "HHLResult", "HHL_MAX_QUBITS"]

@@ -1,0 +1,491 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+r"""The HHL quantum linear solver and its result."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.passmanager import BasePassManager
+from qiskit.primitives import BaseSamplerV2
+from qiskit.quantum_info import Statevector
+
+from ..circuit.library.hhl import EVOLUTIONS, hhl_circuit, to_standard_gates
+from ..exceptions import QDeepValueError, QubitLimitError
+from ..primitives import SamplerRunner
+from ..primitives.resolution import check_pass_manager, resolve_sampler
+
+__all__ = ["HHL", "HHLResult", "HHL_MAX_QUBITS"]
+
+#: Largest number of qubits an :class:`HHL` circuit may have (system + clock + flag, plus the
+#: phase-reference qubit of the sampled path). The default exact primitive simulates
+#: ``2**num_qubits`` amplitudes.
+HHL_MAX_QUBITS = 16
+
+#: Fraction of the positive half of the signed clock range that the largest eigenvalue
+#: magnitude is mapped to by the default evolution time (the rest is a guard band against
+#: phase-estimation leakage wrapping around to the negative side).
+CLOCK_FILL = 0.75
+
+
+@dataclass(frozen=True)
+class HHLResult:
+    """Result of :meth:`HHL.solve`."""
+
+    state: QuantumCircuit
+    """The HHL circuit (no measurements) whose post-selected ``b`` register holds the solution."""
+    solution: np.ndarray
+    r"""Estimated normalised solution :math:`x / \|x\|` of the original system (its length;
+    real for real systems)."""
+    euclidean_norm: float
+    r"""Estimated :math:`\|x\| = \sqrt{p_\mathrm{success}}\, \|b\| / C`."""
+    success_probability: float
+    """Probability of the post-selection ``flag = 1``, ``clock = 0``."""
+    method: str
+    """``"exact simulation"`` (statevector of :attr:`state`) or ``"sampled"`` (sampler)."""
+    num_qubits: int
+    """Qubits of :attr:`state`: ``n_b + n_clock + 1``."""
+    num_clock_qubits: int
+    """Clock (phase-estimation) qubits."""
+    evolution_time: float
+    r"""The time :math:`t` of :math:`e^{iAt}`."""
+    constant: float
+    """The inversion constant :math:`C`."""
+    eigenvalue_bounds: tuple[float, float]
+    r"""Smallest and largest eigenvalue magnitude of the (dilated, padded) Hermitian matrix."""
+    circuit_depth: int
+    """Depth of :attr:`state` in standard gates (``ry``, ``cx``, ``unitary``, ...)."""
+    gate_counts: dict[str, int] = field(default_factory=dict)
+    """Gate counts of :attr:`state` in standard gates."""
+    num_jobs: int = 0
+    """Primitive jobs submitted (``0`` for exact simulation, ``1`` when sampled)."""
+    shots: int | None = None
+    """Shots per binding of the sampled path (``None``: the sampler's default or exact)."""
+
+    @property
+    def vector(self) -> np.ndarray:
+        r"""The estimated (unnormalised) solution :math:`x` = ``euclidean_norm * solution``."""
+        return self.euclidean_norm * self.solution
+
+    def fidelity(self, exact: np.ndarray) -> float:
+        r"""Fidelity :math:`|\langle \hat x | \hat x_\mathrm{exact}\rangle|^2` with a reference.
+
+        Args:
+            exact: Reference solution (e.g. ``numpy.linalg.solve(A, b)``), any scale.
+
+        Returns:
+            The fidelity in ``[0, 1]``.
+
+        Raises:
+            QDeepValueError: For a reference of the wrong shape or zero norm.
+        """
+        exact = np.asarray(exact)
+        if exact.shape != self.solution.shape:
+            raise QDeepValueError(
+                f"exact must have shape {self.solution.shape}, got {exact.shape}."
+            )
+        norm = np.linalg.norm(exact)
+        if not np.isfinite(norm) or norm == 0:
+            raise QDeepValueError("exact must be a finite, non-zero vector.")
+        return float(abs(np.vdot(self.solution, exact / norm)) ** 2)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A linear system turned into an HHL instance (Hermitian, power-of-two size)."""
+
+    hermitian: np.ndarray
+    rhs: np.ndarray
+    start: int
+    size: int
+    real: bool
+    num_clock_qubits: int
+    evolution_time: float
+    constant: float
+    bounds: tuple[float, float]
+
+
+class HHL:
+    r"""The Harrow-Hassidim-Lloyd algorithm for :math:`A x = b`.
+
+    The circuit (:func:`~qiskit_qdeep.circuit.library.hhl_circuit`) prepares
+    :math:`|b\rangle`, runs phase estimation of :math:`e^{iAt}` into a clock register read as a
+    **signed** integer (negative eigenvalues work), rotates a flag qubit by
+    :math:`C/\lambda` (:class:`~qiskit_qdeep.circuit.library.EigenvalueInversionGate`) and
+    uncomputes the phase estimation. Post-selecting ``flag = 1`` and ``clock = 0`` leaves
+    :math:`|x\rangle \propto A^{-1}|b\rangle`, with success probability
+    :math:`p = C^2 \|A^{-1}b\|^2 / \|b\|^2`, hence :math:`\|x\| = \sqrt{p}\,\|b\|/C`.
+
+    **Any square matrix.** A non-Hermitian :math:`A` is replaced by its Hermitian dilation
+    :math:`\begin{pmatrix} 0 & A \\ A^\dagger & 0 \end{pmatrix}` with right-hand side
+    :math:`(b, 0)`, whose solution is :math:`(0, x)` (read from the second half; the
+    eigenvalues are :math:`\pm` the singular values of :math:`A`). A size that is not a power of
+    two is padded with the block :math:`\lambda_\max I` and zeros in :math:`b`: the padded
+    solution is :math:`(x, 0)`, and :math:`\lambda_\max` (the largest eigenvalue magnitude)
+    leaves the eigenvalue bounds unchanged.
+
+    **Parameters from the eigenvalue bounds.** With :math:`\lambda_\min \le |\lambda| \le
+    \lambda_\max` and :math:`\kappa = \lambda_\max / \lambda_\min`:
+
+    * the evolution time maps :math:`\lambda_\max` to ``CLOCK_FILL = 3/4`` of the positive
+      clock range, :math:`t = 2\pi \cdot \tfrac34 2^{n_c - 1} / (2^{n_c} \lambda_\max)`,
+      leaving a guard band against leakage across the sign boundary;
+    * the clock size makes :math:`\lambda_\min` land on at least ``resolution`` clock steps,
+      :math:`n_c = 1 + \lceil \log_2(\kappa \cdot \mathrm{resolution} / \tfrac34) \rceil`;
+    * :math:`C` is the largest clock eigenvalue :math:`2\pi k/(t 2^{n_c})` not above
+      :math:`\lambda_\min` (at least one step).
+
+    The bounds are the only classical input: by default computed with
+    :func:`numpy.linalg.eigvalsh` (as Qiskit's former HHL did for dense matrices), or given as
+    ``eigenvalue_bounds``.
+
+    **Exact simulation or sampling.** With ``sampler=None`` and ``shots=None`` the solution is
+    read from the statevector amplitudes of the post-selected branch of :attr:`HHLResult.state`
+    (*exact simulation*, no primitive job). Otherwise one sampler job runs the circuit with a
+    *phase-reference* qubit (see :func:`~qiskit_qdeep.circuit.library.hhl_circuit`) and two or
+    three parameter bindings: the magnitudes :math:`|x_i|` and :math:`p` come from the
+    computational-basis counts, the signs (real systems) or phases (complex systems) from the
+    interference of each post-selected amplitude with a known reference branch measured in a
+    rotated basis. Nothing is solved classically.
+
+    **Qubits.** ``n_b + n_c + 1`` with :math:`n_b = \lceil\log_2 N\rceil` (``N`` doubled for a
+    non-Hermitian matrix), one more on the sampled path; at most :data:`HHL_MAX_QUBITS` (16).
+    An automatic clock size that does not fit is reduced (with a warning) down to 3 clock
+    qubits; beyond that :class:`~qiskit_qdeep.exceptions.QubitLimitError` is raised.
+
+    Example:
+
+    .. code-block:: python
+
+        import numpy as np
+        from qiskit_qdeep.linear_solvers import HHL
+
+        matrix = np.array([[1, -1 / 3], [-1 / 3, 1]])
+        result = HHL().solve(matrix, np.array([1.0, 0.0]))
+        result.solution          # ~ [0.949, 0.316] = [9/8, 3/8] / |[9/8, 3/8]|
+        result.euclidean_norm    # ~ 1.186
+
+    Args:
+        num_clock_qubits: Clock size :math:`n_c`; default from :math:`\kappa` and ``resolution``.
+        evolution: ``"exact"`` (controlled :math:`e^{iAt 2^j}` as unitary gates), ``"trotter"``
+            (first-order product formula of the Pauli decomposition) or ``"suzuki"``
+            (second order); see :func:`~qiskit_qdeep.circuit.library.hhl_evolution_gate`.
+        evolution_time: :math:`t`; default from :math:`\lambda_\max` (see above).
+        trotter_steps: Product-formula steps per :math:`e^{iAt}` (``"trotter"``/``"suzuki"``).
+        eigenvalue_bounds: ``(lambda_min, lambda_max)`` bounds on the eigenvalue magnitudes of
+            the Hermitian (dilated) matrix; default computed.
+        resolution: Clock steps for :math:`\lambda_\min` in the automatic clock size.
+        sampler: A V2 sampler; ``None`` with ``shots=None`` means exact simulation.
+        pass_manager: Transpiles the sampled template once (needed for hardware backends).
+        shots: Shots per binding on the sampled path.
+        seed: Seed of the default sampler (sampled path with ``sampler=None``).
+
+    References:
+        A. W. Harrow, A. Hassidim and S. Lloyd, "Quantum algorithm for linear systems of
+        equations", Phys. Rev. Lett. 103, 150502 (2009),
+        `arXiv:0811.3171 <https://arxiv.org/abs/0811.3171>`_.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_clock_qubits: int | None = None,
+        evolution: str = "exact",
+        evolution_time: float | None = None,
+        trotter_steps: int = 1,
+        eigenvalue_bounds: tuple[float, float] | None = None,
+        resolution: float = 8.0,
+        sampler: BaseSamplerV2 | None = None,
+        pass_manager: BasePassManager | None = None,
+        shots: int | None = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        if num_clock_qubits is not None:
+            if (
+                isinstance(num_clock_qubits, bool)
+                or not isinstance(num_clock_qubits, (int, np.integer))
+                or num_clock_qubits < 1
+            ):
+                raise QDeepValueError(
+                    f"num_clock_qubits must be an integer >= 1 or None, got {num_clock_qubits!r}."
+                )
+        if evolution not in EVOLUTIONS:
+            raise QDeepValueError(f"evolution must be one of {EVOLUTIONS}, got {evolution!r}.")
+        if evolution_time is not None and not (np.isfinite(evolution_time) and evolution_time > 0):
+            raise QDeepValueError(
+                f"evolution_time must be a finite number > 0 or None, got {evolution_time!r}."
+            )
+        if (
+            isinstance(trotter_steps, bool)
+            or not isinstance(trotter_steps, (int, np.integer))
+            or trotter_steps < 1
+        ):
+            raise QDeepValueError(f"trotter_steps must be an integer >= 1, got {trotter_steps!r}.")
+        if eigenvalue_bounds is not None:
+            bounds = tuple(float(v) for v in eigenvalue_bounds)
+            if len(bounds) != 2 or not (np.all(np.isfinite(bounds)) and 0 < bounds[0] <= bounds[1]):
+                raise QDeepValueError(
+                    "eigenvalue_bounds must be (lambda_min, lambda_max) with "
+                    f"0 < lambda_min <= lambda_max, got {eigenvalue_bounds!r}."
+                )
+            eigenvalue_bounds = bounds
+        if not (np.isfinite(resolution) and resolution > 0):
+            raise QDeepValueError(f"resolution must be > 0, got {resolution!r}.")
+        if shots is not None and (
+            isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1
+        ):
+            raise QDeepValueError(f"shots must be a positive integer or None, got {shots!r}.")
+        self.num_clock_qubits = None if num_clock_qubits is None else int(num_clock_qubits)
+        self.evolution = evolution
+        self.evolution_time = None if evolution_time is None else float(evolution_time)
+        self.trotter_steps = int(trotter_steps)
+        self.eigenvalue_bounds = eigenvalue_bounds
+        self.resolution = float(resolution)
+        self.sampler = None if sampler is None else resolve_sampler(sampler)
+        self.pass_manager = check_pass_manager(pass_manager)
+        self.shots = None if shots is None else int(shots)
+        self.seed = seed
+
+    @property
+    def exact(self) -> bool:
+        """Whether :meth:`solve` uses exact simulation (no sampler and no shots)."""
+        return self.sampler is None and self.shots is None
+
+    # ------------------------------------------------------------------------------------------
+    # Problem preparation
+    # ------------------------------------------------------------------------------------------
+
+    def _prepare(self, matrix: Any, vector: Any) -> _Problem:
+        try:
+            matrix = np.asarray(matrix)
+            vector = np.asarray(vector)
+        except Exception as exc:  # pragma: no cover - numpy converts nearly anything
+            raise QDeepValueError(f"matrix and vector must be array-like: {exc}") from exc
+        if not (np.issubdtype(matrix.dtype, np.number) and np.issubdtype(vector.dtype, np.number)):
+            raise QDeepValueError("matrix and vector must be numeric.")
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+            raise QDeepValueError(
+                f"matrix must be a non-empty square 2-D array, got {matrix.shape}."
+            )
+        size = matrix.shape[0]
+        if vector.shape != (size,):
+            raise QDeepValueError(
+                f"vector must have shape ({size},) to match the {size}x{size} matrix, got "
+                f"{vector.shape}."
+            )
+        if not np.all(np.isfinite(matrix)):
+            raise QDeepValueError("matrix contains NaN or inf entries.")
+        if not np.all(np.isfinite(vector)):
+            raise QDeepValueError("vector contains NaN or inf entries.")
+        if np.linalg.norm(vector) == 0:
+            raise QDeepValueError("vector must not be the zero vector.")
+        real = not (np.iscomplexobj(matrix) or np.iscomplexobj(vector))
+        dtype = float if real else complex
+        matrix = matrix.astype(dtype)
+        vector = vector.astype(dtype)
+        scale = max(np.abs(matrix).max(), 1e-300)
+        if np.allclose(matrix, matrix.conj().T, rtol=0, atol=1e-12 * scale):
+            hermitian = (matrix + matrix.conj().T) / 2
+            rhs = vector
+            start = 0
+        else:
+            zero = np.zeros_like(matrix)
+            hermitian = np.block([[zero, matrix], [matrix.conj().T, zero]])
+            rhs = np.concatenate([vector, np.zeros_like(vector)])
+            start = size
+        eigenvalues = np.abs(np.linalg.eigvalsh(hermitian))
+        lam_min, lam_max = float(eigenvalues.min()), float(eigenvalues.max())
+        if lam_max == 0 or lam_min <= 1e-10 * lam_max:
+            raise QDeepValueError(
+                "matrix is singular (smallest eigenvalue/singular value magnitude "
+                f"{lam_min:.3g} vs largest {lam_max:.3g}); HHL needs an invertible matrix."
+            )
+        if self.eigenvalue_bounds is not None:
+            lam_min, lam_max = self.eigenvalue_bounds
+        dim = len(rhs)
+        padded = max(2, 1 << (dim - 1).bit_length())
+        if padded != dim:
+            block = np.eye(padded, dtype=dtype) * lam_max
+            block[:dim, :dim] = hermitian
+            hermitian = block
+            rhs = np.concatenate([rhs, np.zeros(padded - dim, dtype=dtype)])
+        n_b = padded.bit_length() - 1
+        extra = 0 if self.exact else 1
+        available = HHL_MAX_QUBITS - n_b - 1 - extra
+        if self.num_clock_qubits is not None:
+            n_c = self.num_clock_qubits
+            if n_b + n_c + 1 + extra > HHL_MAX_QUBITS:
+                raise QubitLimitError(
+                    f"HHL needs n_b + n_clock + 1{' + 1 (phase reference)' if extra else ''} = "
+                    f"{n_b} + {n_c} + 1{' + 1' if extra else ''} = {n_b + n_c + 1 + extra} qubits "
+                    f"for this {size}x{size} system, more than the limit of {HHL_MAX_QUBITS}."
+                )
+        else:
+            kappa = lam_max / lam_min
+            n_c = 1 + math.ceil(math.log2(kappa * self.resolution / CLOCK_FILL))
+            n_c = max(n_c, 3)
+            if n_c > available:
+                if available < 3:
+                    raise QubitLimitError(
+                        f"HHL needs at least {n_b} + 3 + 1{' + 1' if extra else ''} = "
+                        f"{n_b + 4 + extra} qubits for this {size}x{size} system, more than "
+                        f"the limit of {HHL_MAX_QUBITS}."
+                    )
+                warnings.warn(
+                    f"The condition number {kappa:.3g} asks for {n_c} clock qubits; only "
+                    f"{available} fit in the {HHL_MAX_QUBITS}-qubit limit, so the solution "
+                    "will be less accurate.",
+                    stacklevel=3,
+                )
+                n_c = available
+        if self.evolution_time is not None:
+            t = self.evolution_time
+        else:
+            t = 2 * np.pi * CLOCK_FILL * (1 << (n_c - 1)) / ((1 << n_c) * lam_max)
+        step = 2 * np.pi / (t * (1 << n_c))
+        constant = step * max(1.0, math.floor(lam_min / step + 1e-9))
+        return _Problem(
+            hermitian=hermitian,
+            rhs=rhs,
+            start=start,
+            size=size,
+            real=real,
+            num_clock_qubits=n_c,
+            evolution_time=float(t),
+            constant=float(constant),
+            bounds=(lam_min, lam_max),
+        )
+
+    def _circuit(self, problem: _Problem, phase_reference: bool) -> QuantumCircuit:
+        return hhl_circuit(
+            problem.hermitian,
+            problem.rhs,
+            num_clock_qubits=problem.num_clock_qubits,
+            evolution_time=problem.evolution_time,
+            constant=problem.constant,
+            evolution=self.evolution,
+            trotter_steps=self.trotter_steps,
+            phase_reference=phase_reference,
+        )
+
+    def construct_circuit(self, matrix: Any, vector: Any) -> QuantumCircuit:
+        """The HHL circuit :meth:`solve` would use (without the phase-reference qubit).
+
+        Args:
+            matrix: Square matrix ``(N, N)``.
+            vector: Right-hand side ``(N,)``.
+
+        Returns:
+            The circuit with registers ``b``, ``clock`` and ``flag``.
+
+        Raises:
+            QDeepValueError: See :meth:`solve`.
+            QubitLimitError: See :meth:`solve`.
+        """
+        return self._circuit(self._prepare(matrix, vector), False)
+
+    # ------------------------------------------------------------------------------------------
+    # Solving
+    # ------------------------------------------------------------------------------------------
+
+    def solve(self, matrix: Any, vector: Any) -> HHLResult:
+        r"""Solves :math:`A x = b` with HHL.
+
+        Args:
+            matrix: Square (real or complex) matrix ``(N, N)``, invertible.
+            vector: Right-hand side ``(N,)``, non-zero.
+
+        Returns:
+            The :class:`HHLResult`.
+
+        Raises:
+            QDeepValueError: For a non-square, non-finite or singular matrix, a mismatched,
+                non-finite or zero vector.
+            QubitLimitError: If the circuit needs more than :data:`HHL_MAX_QUBITS` qubits.
+        """
+        problem = self._prepare(matrix, vector)
+        state = self._circuit(problem, False)
+        standard = to_standard_gates(state)
+        n_b = len(problem.rhs).bit_length() - 1
+        n_c = problem.num_clock_qubits
+        dim = len(problem.rhs)
+        num_jobs = 0
+        if self.exact:
+            amplitudes = Statevector(state).data
+            post = amplitudes[(1 << (n_b + n_c)) + np.arange(dim)]
+            probability = float(np.vdot(post, post).real)
+            method = "exact simulation"
+        else:
+            post, probability, num_jobs = self._sampled(problem)
+            method = "sampled"
+        if probability <= 0 or not np.any(post):
+            raise QDeepValueError(
+                "The post-selection flag = 1, clock = 0 was never observed; increase shots "
+                "or the number of clock qubits."
+            )
+        post = post / np.linalg.norm(post)
+        part = post[problem.start : problem.start + problem.size]
+        weight = float(np.linalg.norm(part))
+        if weight == 0:
+            raise QDeepValueError(
+                "The estimated solution has no weight on the original system's components."
+            )
+        solution = part / weight
+        if problem.real:
+            solution = np.real(solution)
+            solution = solution / np.linalg.norm(solution)
+        norm = math.sqrt(probability) * float(np.linalg.norm(problem.rhs)) / problem.constant
+        return HHLResult(
+            state=state,
+            solution=solution,
+            euclidean_norm=norm * weight,
+            success_probability=probability,
+            method=method,
+            num_qubits=state.num_qubits,
+            num_clock_qubits=n_c,
+            evolution_time=problem.evolution_time,
+            constant=problem.constant,
+            eigenvalue_bounds=problem.bounds,
+            circuit_depth=standard.depth(),
+            gate_counts=dict(standard.count_ops()),
+            num_jobs=num_jobs,
+            shots=self.shots,
+        )
+
+    def _sampled(self, problem: _Problem) -> tuple[np.ndarray, float, int]:
+        """Post-selected amplitudes from one sampler job (magnitudes + reference interference)."""
+        template = to_standard_gates(self._circuit(problem, True))
+        params = {p.name: p for p in template.parameters}
+        runner = SamplerRunner(
+            template,
+            parameters=[params["phi"], params["gamma"]],
+            sampler=self.sampler,
+            pass_manager=self.pass_manager,
+            shots=self.shots,
+            seed=self.seed,
+        )
+        half = np.pi / 2
+        values = [[0.0, 0.0], [0.0, half]]
+        if not problem.real:
+            values.append([-half, half])
+        probs = runner.run(np.array(values))
+        n_b = len(problem.rhs).bit_length() - 1
+        n_c = problem.num_clock_qubits
+        dim = len(problem.rhs)
+        success = (1 << (n_b + n_c)) + np.arange(dim)
+        ref1 = success + (1 << (n_b + n_c + 1))
+        magnitudes = np.sqrt(2.0 * probs[0, ref1])
+        probability = float(2.0 * probs[0, ref1].sum())
+        real_part = math.sqrt(dim) * (probs[1, ref1] - probs[1, success])
+        if problem.real:
+            phases = np.where(real_part < 0, np.pi, 0.0)
+        else:
+            imag_part = math.sqrt(dim) * (probs[2, ref1] - probs[2, success])
+            phases = np.angle(real_part + 1j * imag_part)
+        return magnitudes * np.exp(1j * phases), probability, runner.num_jobs
