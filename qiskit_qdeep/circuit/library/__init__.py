@@ -17,6 +17,9 @@ Parameterized templates
    random_quanvolution_circuit
    hqnn_quanv_ansatz
    qccnn_ansatz
+   hadamard_overlap_circuit
+   swap_overlap_circuit
+   adiabatic_assignment_circuit
 
 Blocks
 ------
@@ -28,8 +31,17 @@ Blocks
    amplitude_encoding_circuit
    amplitude_encoding_angles
    qucnn_filter_ansatz
+   overlap_from_probability
 """
 
+from .distance_estimation import (
+    OVERLAP_TESTS,
+    adiabatic_assignment_circuit,
+    hadamard_overlap_circuit,
+    num_cluster_qubits,
+    overlap_from_probability,
+    swap_overlap_circuit,
+)
 from .quanvolution import (
     ANSATZES,
     ENCODINGS,
@@ -51,6 +63,12 @@ from .swap_test import (
 )
 
 __all__ = [
+    "hadamard_overlap_circuit",
+    "swap_overlap_circuit",
+    "adiabatic_assignment_circuit",
+    "overlap_from_probability",
+    "num_cluster_qubits",
+    "OVERLAP_TESTS",
     "strongly_entangling_circuit",
     "quanv_kernel_circuit",
     "quanvolution_encoding",
