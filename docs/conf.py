@@ -50,7 +50,9 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "_ext", "_templates"]
 
 # API pages: each docs/apidocs/<module>.rst holds one automodule; the module docstring holds the
-# autosummary list whose stubs are generated into docs/stubs/.
+# autosummary list whose stubs are generated into docs/stubs/. Stubs left from an earlier build
+# (a renamed or removed object) would be pages outside any toctree, an error under -W: start clean.
+shutil.rmtree(os.path.join(DOCS_DIR, "stubs"), ignore_errors=True)
 autosummary_generate = True
 # Class pages (docs/_templates/autosummary/class.rst) document the class's members and those it
 # inherits from our own bases, not those of torch's Module, Qiskit's Gate/Instruction or Python's
