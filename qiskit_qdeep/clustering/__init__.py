@@ -15,8 +15,28 @@ q-means
    adiabatic_success_curve
    plot_adiabatic_success
    AdiabaticSuccessCurve
+
+Quantum deep clustering
+-----------------------
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   QuantumDeepClustering
+   ClassicalDeepClustering
+   DeepClusteringHistory
+   small_cnn
+   plot_deep_clustering
 """
 
+from .deep_clustering import (
+    HEADS,
+    ClassicalDeepClustering,
+    DeepClusteringHistory,
+    QuantumDeepClustering,
+    plot_deep_clustering,
+    small_cnn,
+)
 from .qmeans import (
     MAX_DATA_QUBITS,
     METHODS,
@@ -33,4 +53,10 @@ __all__ = [
     "plot_adiabatic_success",
     "MAX_DATA_QUBITS",
     "METHODS",
+    "QuantumDeepClustering",
+    "ClassicalDeepClustering",
+    "DeepClusteringHistory",
+    "small_cnn",
+    "plot_deep_clustering",
+    "HEADS",
 ]
