@@ -221,7 +221,6 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
             "readout": readout,
             "reps": reps,
             "rotation": rotation,
-            "pass_manager": pass_manager,
             "precision": precision,
             "max_bindings_per_pub": max_bindings_per_pub,
             "max_qubits": max_qubits,
@@ -229,7 +228,7 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         }
         if ansatz == "random" and seed is None:  # reproducible under torch.manual_seed
             seed = int(torch.randint(0, 2**31 - 1, ()).item())
-        rng = self._build_template(seed, estimator)
+        rng = self._build_template(seed, estimator, pass_manager)
         num_weights = len(self._weight_params)
         if rng is not None:
             # the structure seed travels with the state_dict (see _load_from_state_dict)
@@ -251,7 +250,10 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
             self.register_buffer("weight", weight)
 
     def _build_template(
-        self, seed: int | None, estimator: BaseEstimatorV2 | None
+        self,
+        seed: int | None,
+        estimator: BaseEstimatorV2 | None,
+        pass_manager: BasePassManager | None,
     ) -> np.random.Generator | None:
         """Builds the kernel circuit and its engine / runner; returns the structure generator.
 
@@ -289,7 +291,7 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         build_execution(
             self,
             estimator=estimator,
-            pass_manager=opts["pass_manager"],
+            pass_manager=pass_manager,
             precision=opts["precision"],
             max_bindings_per_pub=opts["max_bindings_per_pub"],
             max_qubits=opts["max_qubits"],
@@ -309,8 +311,15 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         own = getattr(self, "structure_seed", None)
         saved = state_dict.get(key)
         if own is not None and saved is not None and int(saved) != int(own):
-            # the estimator is kept by the runner only (which decides what gets pickled)
-            self._build_template(int(saved), self._runner.estimator if self._runner else None)
+            # primitive and pass manager live in the runner only (it decides what gets pickled)
+            runner = self._runner
+            if runner is not None:
+                runner._check_primitive()  # pylint: disable=protected-access
+            self._build_template(
+                int(saved),
+                runner.estimator if runner is not None else None,
+                runner.pass_manager if runner is not None else None,
+            )
             own.fill_(int(saved))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 

@@ -401,11 +401,20 @@ class SwapTestConv2d(nn.Module):
             )
         return gradient
 
+    def __getstate__(self) -> dict:
+        # pass managers are not pickled (see SamplerRunner); the runners keep their ISA circuits
+        state = dict(super().__getstate__())
+        state["_pass_manager"] = None
+        return state
+
     def _make_ancilla_runner(self) -> SamplerRunner:
         if self._ancilla_runner is None:
             # a sampler implies a primitive mode, so it lives in self._runner (never stored
             # elsewhere: the runner controls what gets pickled)
-            sampler = self._runner.sampler if self._runner is not None else None
+            sampler = None
+            if self._runner is not None:
+                self._runner._check_primitive()  # pylint: disable=protected-access
+                sampler = self._runner.sampler
             self._ancilla_runner = SamplerRunner(
                 self._ancilla_circuit,
                 parameters=self._input_params + [self._phi] + self._weight_params,

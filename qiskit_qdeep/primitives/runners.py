@@ -169,7 +169,10 @@ class _Runner:
         # Primitives may hold credentials (IBM Runtime services, tokens in options): only the
         # local simulators below are pickled with the runner; others are left out, and the
         # unpickled runner refuses to run until it is rebuilt with a primitive.
+        # The pass manager is not pickled either (preset ones hold unpicklable callables, and it
+        # is only needed to build the ISA circuit, which is kept).
         state = self.__dict__.copy()
+        state["_pass_manager"] = None
         if not is_local_primitive(self._primitive):
             state["_primitive"] = None
             state["_dropped_primitive"] = type(self._primitive).__name__
@@ -201,7 +204,7 @@ class _Runner:
 
     @property
     def pass_manager(self) -> BasePassManager | None:
-        """The pass manager, if any."""
+        """The pass manager, if any (``None`` after unpickling: only its ISA circuit is kept)."""
         return self._pass_manager
 
     def _chunks(self, bindings: np.ndarray) -> list[np.ndarray]:
@@ -249,6 +252,7 @@ class _Runner:
         return outputs.T.reshape(*values.shape[:-1], outputs.shape[0])
 
     def _check_primitive(self) -> None:
+        """Raises if the runner lost its primitive in a pickle round trip."""
         if self._primitive is None:
             raise QiskitQDeepError(
                 f"This {type(self).__name__} was unpickled without its "
