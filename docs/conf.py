@@ -55,9 +55,21 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints", "_ext", "_templates"]
 shutil.rmtree(os.path.join(DOCS_DIR, "stubs"), ignore_errors=True)
 autosummary_generate = True
 # Class pages (docs/_templates/autosummary/class.rst) document the class's members and those it
-# inherits from our own bases, not those of torch's Module, Qiskit's Gate/Instruction or Python's
-# exceptions (their docstrings point at labels of other projects' documentation).
-autodoc_default_options = {"inherited-members": "Module,Gate,Instruction,BaseException"}
+# inherits from our own bases, not those of torch's Module, Qiskit's Gate/Instruction,
+# scikit-learn's estimator bases or Python's exceptions (their docstrings point at labels of other
+# projects' documentation).
+_FOREIGN_BASES = [
+    "Module",
+    "Gate",
+    "Instruction",
+    "BaseEstimator",
+    "ClassifierMixin",
+    "ClusterMixin",
+    "RegressorMixin",
+    "TransformerMixin",
+    "BaseException",
+]
+autodoc_default_options = {"inherited-members": ",".join(_FOREIGN_BASES)}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 

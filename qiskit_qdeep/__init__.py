@@ -5,8 +5,9 @@
 
 .. currentmodule:: qiskit_qdeep
 
-Data flows one way: datasets feed models and layers, which run their circuits through the
-execution core (:mod:`~qiskit_qdeep.primitives`), the only place that calls a primitive.
+Data flows one way: datasets feed the torch layers and models and the scikit-learn estimators
+(SVMs, clustering), which run their circuits through the execution core
+(:mod:`~qiskit_qdeep.primitives`), the only place that calls a primitive.
 
 Subpackages
 ===========
@@ -17,6 +18,9 @@ Subpackages
    nn
    circuit.library
    models
+   linear_solvers
+   svm
+   clustering
    datasets
    training
    reproductions

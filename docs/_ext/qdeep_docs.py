@@ -10,6 +10,7 @@
   table the command prints, and the figures of the run found next to the JSON.
 * ``.. reproduction-index::`` lists every registered reproduction with its command, so a new
   reproduction shows up on the page without editing it.
+* Leaves out the metadata-routing methods scikit-learn adds to every estimator class.
 
 A missing or malformed results file is a Sphinx warning, hence an error under ``-W``.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import shutil
 
 from docutils import nodes
@@ -195,9 +197,20 @@ class ReproductionIndex(SphinxDirective):
         return [_table(("command", "what it runs", "paper", "results"), rows, [25, 45, 15, 15])]
 
 
+_SKLEARN_ROUTING = re.compile(r"^(set_\w+_request|get_metadata_routing)$")
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    """Skips scikit-learn's metadata-routing methods, which it adds to every estimator subclass."""
+    if what == "class" and _SKLEARN_ROUTING.match(name):
+        return True
+    return None
+
+
 def setup(app):
-    """Registers the directives and the tutorial copy."""
+    """Registers the directives, the tutorial copy and the member filter."""
     app.connect("builder-inited", _builder_inited)
+    app.connect("autodoc-skip-member", _skip_member)
     app.add_directive("reproduction-results", ReproductionResults)
     app.add_directive("reproduction-index", ReproductionIndex)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
