@@ -221,7 +221,10 @@ class QMeans(ClusterMixin, BaseEstimator):
 
     Convergence mirrors scikit-learn's Lloyd: stop when the labels do not change or when the
     total squared centroid shift is at most ``tol`` times the mean feature variance; a final
-    assignment makes ``labels_`` consistent with ``cluster_centers_``. An empty cluster is moved
+    assignment makes ``labels_`` consistent with ``cluster_centers_``. Stochastic assignments
+    (few shots, ``delta > 0``, tomography noise, single-shot adiabatic draws) keep a few labels
+    fluctuating, so such runs may only stop at ``max_iter``: choose it accordingly (each
+    iteration is one or two executions). An empty cluster is moved
     to the point farthest (estimated) from its centroid. ``inertia_`` is the exact classical sum
     of squared distances of the points to their assigned centroids, and the best of ``n_init``
     runs is the one with the smallest ``inertia_``.

@@ -1,0 +1,315 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""Reproductions of the clustering part of the quantum deep SVM / clustering paper.
+
+* ``qmeans``: q-means (distance estimation, exact and with shots) against scikit-learn's KMeans
+  with the same k-means++ initialisation on blobs, iris and PCA-reduced digits; ARI vs shots,
+  ARI vs delta; the adiabatic assignment's success probability vs evolution time.
+* ``deep-clustering``: DeepCluster with q-means pseudo-labels and a quantum head against the
+  classical pipeline (same CNN and budget) on sklearn digits and an MNIST subset; NMI/ARI per
+  epoch.
+
+The paper is theoretical (no numbers to compare with); the JSON files hold our numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.datasets import load_digits, load_iris, make_blobs
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score
+
+from ..clustering import (
+    ClassicalDeepClustering,
+    QMeans,
+    QuantumDeepClustering,
+    adiabatic_success_curve,
+    plot_adiabatic_success,
+    plot_deep_clustering,
+)
+from ..datasets import load_mnist
+from ._common import Comparison, ReproductionConfig, ReproductionResult, output_path, register
+
+PAPER = (
+    "Quantum deep SVM and quantum deep clustering; q-means: Kerenidis et al. 2019, arXiv:1812.03584"
+)
+
+
+def _datasets(quick: bool, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    blobs = make_blobs(
+        120 if quick else 400, n_features=4, centers=4, cluster_std=1.5, random_state=seed
+    )
+    iris = load_iris()
+    digits = load_digits()
+    n_digits = 300 if quick else len(digits.data)
+    x_digits = PCA(8, random_state=seed).fit_transform(digits.data[:n_digits])
+    return {
+        "blobs": (blobs[0], blobs[1], 4),
+        "iris": (iris.data, iris.target, 3),
+        "digits-pca8": (x_digits, digits.target[:n_digits], 10),
+    }
+
+
+def _figure(path: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt, path
+
+
+def ari_vs_shots(
+    X: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    shots_list: list[int],
+    seeds: list[int],
+) -> dict[str, np.ndarray]:
+    """ARI of q-means (distance, with shots) against the truth and against KMeans.
+
+    For each seed the same k-means++ initial centroids go to KMeans and to QMeans.
+
+    Returns:
+        ``{"shots", "ari_true", "ari_kmeans", "kmeans_ari_true"}`` with ``(len(seeds), S)``
+        arrays (``kmeans_ari_true`` is ``(len(seeds),)``).
+    """
+    ari_true = np.zeros((len(seeds), len(shots_list)))
+    ari_km = np.zeros_like(ari_true)
+    km_true = np.zeros(len(seeds))
+    for a, seed in enumerate(seeds):
+        init, _ = kmeans_plusplus(X, k, random_state=seed)
+        km = KMeans(k, init=init, n_init=1).fit(X)
+        km_true[a] = adjusted_rand_score(y, km.labels_)
+        for b, shots in enumerate(shots_list):
+            q = QMeans(k, init=init, shots=int(shots), random_state=seed).fit(X)
+            ari_true[a, b] = adjusted_rand_score(y, q.labels_)
+            ari_km[a, b] = adjusted_rand_score(km.labels_, q.labels_)
+    return {
+        "shots": np.asarray(shots_list),
+        "ari_true": ari_true,
+        "ari_kmeans": ari_km,
+        "kmeans_ari_true": km_true,
+    }
+
+
+def ari_vs_delta(
+    X: np.ndarray, y: np.ndarray, k: int, deltas: list[float], seeds: list[int]
+) -> dict[str, np.ndarray]:
+    """ARI of exact delta-k-means (tomography noise ``delta / 2``) against truth and KMeans."""
+    ari_true = np.zeros((len(seeds), len(deltas)))
+    ari_km = np.zeros_like(ari_true)
+    for a, seed in enumerate(seeds):
+        init, _ = kmeans_plusplus(X, k, random_state=seed)
+        km = KMeans(k, init=init, n_init=1).fit(X)
+        for b, delta in enumerate(deltas):
+            q = QMeans(k, init=init, delta=float(delta), random_state=seed).fit(X)
+            ari_true[a, b] = adjusted_rand_score(y, q.labels_)
+            ari_km[a, b] = adjusted_rand_score(km.labels_, q.labels_)
+    return {"delta": np.asarray(deltas), "ari_true": ari_true, "ari_kmeans": ari_km}
+
+
+def plot_ari_curve(curve: dict, x: str, path: str, title: str) -> str:
+    """Plots an :func:`ari_vs_shots` / :func:`ari_vs_delta` curve (mean and std over seeds)."""
+    plt, path = _figure(path)
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for key, label in (("ari_true", "ARI vs true labels"), ("ari_kmeans", "ARI vs KMeans")):
+        values = np.asarray(curve[key])
+        ax.errorbar(
+            curve[x], values.mean(0), yerr=values.std(0), marker="o", capsize=3, label=label
+        )
+    if "kmeans_ari_true" in curve:
+        ax.axhline(np.mean(curve["kmeans_ari_true"]), color="k", ls="--", label="KMeans vs true")
+    if x == "shots":
+        ax.set_xscale("log")
+    else:
+        ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlabel(x)
+    ax.set_ylabel("adjusted Rand index")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@register(
+    "qmeans",
+    "q-means (distance estimation, delta-k-means, adiabatic assignment) vs KMeans: blobs, iris, "
+    "digits-PCA; ARI vs shots and delta; adiabatic success vs time",
+    PAPER,
+)
+def qmeans(config: ReproductionConfig) -> ReproductionResult:
+    """q-means against KMeans with the same initialisation."""
+    quick = config.quick
+    seed = config.seed
+    shots = 500 if quick else 2000
+    result = ReproductionResult("qmeans")
+    details: dict = {"datasets": {}}
+    for name, (X, y, k) in _datasets(quick, seed).items():
+        init, _ = kmeans_plusplus(X, k, random_state=seed)
+        km = KMeans(k, init=init, n_init=1).fit(X)
+        row = {"n_samples": len(X), "n_features": X.shape[1], "k": k}
+        row["kmeans_ari_true"] = adjusted_rand_score(y, km.labels_)
+        variants = {"exact": {}, f"shots={shots}": {"shots": shots}}
+        if name == "blobs":
+            # single-shot draws keep a few labels fluctuating: cap the iterations
+            variants["adiabatic exact single-shot"] = {"method": "adiabatic", "max_iter": 20}
+            variants[f"adiabatic shots={shots}"] = {"method": "adiabatic", "shots": shots}
+        for label, kwargs in variants.items():
+            if quick and name == "digits-pca8" and label != "exact":
+                continue
+            began = time.perf_counter()
+            q = QMeans(k, init=init, random_state=seed, **kwargs).fit(X)
+            row[label] = {
+                "ari_true": adjusted_rand_score(y, q.labels_),
+                "ari_kmeans": adjusted_rand_score(km.labels_, q.labels_),
+                "n_iter": q.n_iter_,
+                "jobs": q.fit_num_jobs_,
+                "seconds": time.perf_counter() - began,
+            }
+            if config.progress:
+                print(f"qmeans {name} {label}: {row[label]}", flush=True)
+            result.comparisons.append(
+                Comparison(f"{name} ARI q-means {label} (vs truth)", row[label]["ari_true"])
+            )
+        result.comparisons.append(
+            Comparison(f"{name} ARI KMeans same init (vs truth)", row["kmeans_ari_true"])
+        )
+        details["datasets"][name] = row
+    X, y, k = _datasets(quick, seed)["iris"]
+    seeds = [seed] if quick else [seed, seed + 1, seed + 2]
+    shots_list = [10, 50, 500] if quick else [10, 30, 100, 300, 1000, 3000]
+    curve = ari_vs_shots(X, y, k, shots_list, seeds)
+    details["ari_vs_shots_iris"] = curve
+    result.figures.append(
+        plot_ari_curve(
+            curve, "shots", output_path(config, "qmeans_ari_vs_shots.png"), "q-means on iris"
+        )
+    )
+    deltas = [0.0, 1.0, 10.0] if quick else [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
+    dcurve = ari_vs_delta(X, y, k, deltas, seeds)
+    details["ari_vs_delta_iris"] = dcurve
+    result.figures.append(
+        plot_ari_curve(
+            dcurve, "delta", output_path(config, "qmeans_ari_vs_delta.png"), "delta-k-means, iris"
+        )
+    )
+    Xb, _, kb = _datasets(quick, seed)["blobs"]
+    kmb = KMeans(kb, init=kmeans_plusplus(Xb, kb, random_state=seed)[0], n_init=1).fit(Xb)
+    times = [0.5, 5.0, 50.0] if quick else [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+    adiabatic = adiabatic_success_curve(Xb, kmb.cluster_centers_, times)
+    details["adiabatic_success_blobs"] = {
+        "evolution_times": adiabatic.evolution_times,
+        "success_probability": adiabatic.success_probability,
+        "success_std": adiabatic.success_std,
+        "argmax_accuracy": adiabatic.argmax_accuracy,
+        "trotter_steps": adiabatic.trotter_steps,
+    }
+    plt, path = _figure(output_path(config, "qmeans_adiabatic_success.png"))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    plot_adiabatic_success(adiabatic, ax=ax, label=f"blobs, k={kb}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    result.figures.append(path)
+    result.comparisons.append(
+        Comparison(
+            f"adiabatic P(nearest) at T={times[-1]:g} (blobs)",
+            float(adiabatic.success_probability[-1]),
+        )
+    )
+    result.details = details
+    return result
+
+
+def _mnist_subset(config: ReproductionConfig, count: int) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        x, y = load_mnist(config.data_dir, split="train", download=config.download, limit=count)
+    except (FileNotFoundError, OSError, ValueError) as exc:
+        if config.progress:
+            print(f"deep-clustering: MNIST skipped ({exc})", flush=True)
+        return None
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 2:
+        side = int(round(np.sqrt(x.shape[1])))
+        x = x.reshape(-1, side, side)
+    return x, np.asarray(y)
+
+
+@register(
+    "deep-clustering",
+    "Quantum deep clustering (QMeans + quantum head) vs classical DeepCluster (KMeans + linear "
+    "head): NMI/ARI per epoch on digits and an MNIST subset",
+    PAPER,
+)
+def deep_clustering(config: ReproductionConfig) -> ReproductionResult:
+    """Quantum and classical deep clustering with the same CNN and training budget."""
+    quick = config.quick
+    seed = config.seed
+    digits = load_digits()
+    n_digits = 300 if quick else len(digits.data)
+    data = {"digits": (digits.images[:n_digits] / 16.0, digits.target[:n_digits])}
+    mnist = _mnist_subset(config, 300 if quick else 2000)
+    if mnist is not None:
+        data["mnist"] = mnist
+    epochs = 2 if quick else 10
+    result = ReproductionResult("deep-clustering")
+    details: dict = {"epochs": epochs}
+    for name, (x, y) in data.items():
+        histories = {}
+        for label, cls in (
+            ("quantum", QuantumDeepClustering),
+            ("classical", ClassicalDeepClustering),
+        ):
+            checkpoint = (
+                None if quick else os.path.join(config.output, f"deep-clustering-{name}-{label}.pt")
+            )
+            began = time.perf_counter()
+            model = cls(
+                10,
+                epochs=epochs,
+                lr=1e-3,
+                random_state=seed,
+                checkpoint=checkpoint,
+                progress=config.progress,
+            ).fit(x, y)
+            histories[label] = model.history_
+            details[f"{name}/{label}"] = {
+                **model.history_.to_dict(),
+                "n_samples": len(x),
+                "seconds": time.perf_counter() - began,
+            }
+            if config.progress:
+                print(
+                    f"deep-clustering {name} {label}: NMI {np.round(model.history_.nmi, 3)}",
+                    flush=True,
+                )
+            result.comparisons.append(
+                Comparison(f"{name} NMI {label} (final)", model.history_.nmi[-1], unit="")
+            )
+            result.comparisons.append(
+                Comparison(f"{name} ARI {label} (final)", model.history_.ari[-1], unit="")
+            )
+        plt, path = _figure(output_path(config, f"deep_clustering_{name}_nmi.png"))
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        plot_deep_clustering(histories, "nmi", ax=axes[0])
+        plot_deep_clustering(histories, "ari", ax=axes[1])
+        axes[0].set_title(f"{name}: NMI vs epoch")
+        axes[1].set_title(f"{name}: ARI vs epoch")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        result.figures.append(path)
+        details[f"{name}/quantum_nmi_minus_classical"] = (
+            histories["quantum"].nmi[-1] - histories["classical"].nmi[-1]
+        )
+    result.details = details
+    return result
