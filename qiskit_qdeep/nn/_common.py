@@ -15,7 +15,7 @@ from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import SparsePauliOp
 
-from ..exceptions import QDeepValueError
+from ..exceptions import QDeepTypeError, QDeepValueError
 from ..primitives import (
     EstimatorRunner,
     RetryPolicy,
@@ -124,9 +124,24 @@ def batched_float_tensor(
 
     Returns:
         ``(inputs, unbatched)``; ``unbatched`` tells whether a batch axis was added.
+
+    Raises:
+        QDeepTypeError: For complex or non-numeric inputs.
     """
     if not isinstance(inputs, torch.Tensor):
-        inputs = torch.as_tensor(np.asarray(inputs), dtype=dtype)
+        try:
+            array = np.asarray(inputs)
+        except (TypeError, ValueError) as exc:
+            raise QDeepValueError(f"inputs must be a numeric array or tensor: {exc}") from exc
+        if not np.iscomplexobj(array) and array.dtype.kind not in "biuf":
+            raise QDeepTypeError(
+                f"inputs must be a real numeric array or tensor, got dtype {array.dtype}."
+            )
+        if np.iscomplexobj(array):
+            raise QDeepTypeError(f"inputs must be real, got dtype {array.dtype}.")
+        inputs = torch.as_tensor(array, dtype=dtype)
+    if inputs.is_complex():
+        raise QDeepTypeError(f"inputs must be real, got dtype {inputs.dtype}.")
     if not torch.is_floating_point(inputs):
         inputs = inputs.to(dtype)
     unbatched = inputs.dim() == sample_dim

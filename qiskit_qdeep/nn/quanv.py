@@ -195,7 +195,12 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
             )
         gradient = resolve_gradient(gradient, estimator, pass_manager)
         if input_range is not None:
-            low, high = (float(v) for v in input_range)
+            try:
+                low, high = (float(v) for v in input_range)
+            except (TypeError, ValueError) as exc:
+                raise QDeepValueError(
+                    f"input_range must be (low, high) with low < high, got {input_range!r}."
+                ) from exc
             if not low < high:
                 raise QDeepValueError(
                     f"input_range must be (low, high) with low < high, got {input_range!r}."

@@ -32,7 +32,7 @@ from ..circuit.library.swap_test import (
     num_qucnn_filter_weights,
     qucnn_filter_ansatz,
 )
-from ..exceptions import QDeepValueError
+from ..exceptions import QDeepTypeError, QDeepValueError
 from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy, SamplerRunner
 from ..primitives.retry import check_retry
 from ._autograd import primitive_apply
@@ -55,7 +55,7 @@ def _to_numpy(value, name: str) -> np.ndarray:
         value = value.detach().cpu().double().numpy()
     array = np.asarray(value)
     if np.iscomplexobj(array):
-        raise QDeepValueError(f"{name} must be real.")
+        raise QDeepTypeError(f"{name} must be real, got dtype {array.dtype}.")
     try:
         return array.astype(float)
     except (TypeError, ValueError) as exc:
@@ -586,6 +586,8 @@ class SwapTestConv2d(nn.Module):
     def _check_input(self, inputs) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):
             inputs = torch.as_tensor(_to_numpy(inputs, "input"), dtype=self.weight.dtype)
+        if inputs.is_complex():
+            raise QDeepTypeError(f"input must be real, got dtype {inputs.dtype}.")
         if not torch.is_floating_point(inputs):
             inputs = inputs.to(self.weight.dtype)
         if inputs.dim() == 3:

@@ -29,7 +29,13 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 from .._validation import check_int
 from ..exceptions import PrimitiveResultError, QDeepTypeError, QDeepValueError, QiskitQDeepError
 from .parameter_shift import ParameterShiftPlan
-from .resolution import check_isa, check_pass_manager, resolve_estimator, resolve_sampler
+from .resolution import (
+    check_isa,
+    check_pass_manager,
+    primitive_backend,
+    resolve_estimator,
+    resolve_sampler,
+)
 from .retry import RetryPolicy, check_retry, submit
 
 #: Default cap on the bindings of one PUB. Aer's cost per binding grows with the PUB size, so a
@@ -51,18 +57,32 @@ def as_sparse_pauli_ops(
     """
     if isinstance(observables, (SparsePauliOp, Pauli, str)):
         observables = [observables]
+    try:
+        observables = list(observables)
+    except TypeError as exc:
+        raise QDeepTypeError(
+            "observables must be a SparsePauliOp, Pauli, Pauli label or a sequence of them, got "
+            f"{type(observables).__name__}."
+        ) from exc
     ops = []
     for i, obs in enumerate(observables):
-        op = SparsePauliOp(obs) if not isinstance(obs, SparsePauliOp) else obs
+        try:
+            op = SparsePauliOp(obs) if not isinstance(obs, SparsePauliOp) else obs
+        except Exception as exc:  # pylint: disable=broad-except
+            raise QDeepValueError(
+                f"observables[{i}] must be a SparsePauliOp, Pauli or Pauli label, got {obs!r}."
+            ) from exc
         if op.num_qubits != num_qubits:
             raise QDeepValueError(
-                f"Observable {i} acts on {op.num_qubits} qubits but the circuit has {num_qubits}."
+                f"observables[{i}] acts on {op.num_qubits} qubits but the circuit has {num_qubits}."
             )
         if np.any(np.abs(op.coeffs.imag) > 1e-10):
-            raise QDeepValueError(f"Observable {i} is not Hermitian (complex Pauli coefficients).")
+            raise QDeepValueError(
+                f"observables[{i}] is not Hermitian (complex Pauli coefficients)."
+            )
         ops.append(op)
     if not ops:
-        raise QDeepValueError("At least one observable is required.")
+        raise QDeepValueError("observables must hold at least one observable.")
     return ops
 
 
@@ -91,6 +111,27 @@ def is_local_primitive(primitive: Any) -> bool:
     except ImportError:  # pragma: no cover
         pass
     return type(primitive) in local
+
+
+def _check_circuit(circuit: Any) -> QuantumCircuit:
+    if not isinstance(circuit, QuantumCircuit):
+        raise QDeepTypeError(f"circuit must be a QuantumCircuit, got {type(circuit).__name__}.")
+    return circuit
+
+
+def _check_wrt(wrt: Any, num_parameters: int) -> list[int] | None:
+    if wrt is None:
+        return None
+    try:
+        indices = [int(i) for i in wrt]
+        valid = all(float(i) == int(i) for i in wrt)
+    except (TypeError, ValueError) as exc:
+        raise QDeepTypeError(f"wrt must be a sequence of parameter indices, got {wrt!r}.") from exc
+    if not valid or any(not 0 <= i < num_parameters for i in indices):
+        raise QDeepValueError(
+            f"wrt must hold parameter indices in [0, {num_parameters}), got {list(wrt)!r}."
+        )
+    return indices
 
 
 def _check_values(values: Any, num_parameters: int) -> np.ndarray:
@@ -130,10 +171,7 @@ class _Runner:
         max_bindings_per_pub: int | None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if not isinstance(circuit, QuantumCircuit):
-            raise QDeepValueError(
-                f"circuit must be a QuantumCircuit, got {type(circuit).__name__}."
-            )
+        _check_circuit(circuit)
         if max_bindings_per_pub is not None:
             check_int("max_bindings_per_pub", max_bindings_per_pub)
         self.retry = check_retry(retry)
@@ -143,7 +181,16 @@ class _Runner:
         self._primitive = primitive
         self.max_bindings_per_pub = max_bindings_per_pub
         if pass_manager is not None:
-            self._isa_circuit = pass_manager.run(circuit)
+            backend = primitive_backend(primitive)
+            if backend is not None and circuit.num_qubits > backend.target.num_qubits:
+                check_isa(circuit, primitive)  # raises: more qubits than the backend has
+            try:
+                self._isa_circuit = pass_manager.run(circuit)
+            except Exception as exc:  # pylint: disable=broad-except
+                raise QDeepValueError(
+                    f"pass_manager could not transpile the circuit ({circuit.num_qubits} qubits, "
+                    f"{circuit.size()} instructions): {type(exc).__name__}: {exc}"
+                ) from exc
         else:
             check_isa(circuit, primitive)
             self._isa_circuit = circuit
@@ -322,8 +369,13 @@ class EstimatorRunner(_Runner):
         seed: int | np.random.Generator | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if precision is not None and not precision >= 0:
-            raise QDeepValueError(f"precision must be >= 0, got {precision}.")
+        _check_circuit(circuit)
+        if precision is not None and (
+            isinstance(precision, bool)
+            or not isinstance(precision, (int, float, np.integer, np.floating))
+            or not precision >= 0
+        ):
+            raise QDeepValueError(f"precision must be None or a number >= 0, got {precision!r}.")
         observables = as_sparse_pauli_ops(observables, circuit.num_qubits)
         super().__init__(
             circuit,
@@ -422,7 +474,7 @@ class EstimatorRunner(_Runner):
             PrimitiveJobError: If the job keeps failing after the retries of :attr:`retry`.
         """
         values = _check_values(values, len(self._parameters))
-        shift = self._plan.bindings(values, wrt)
+        shift = self._plan.bindings(values, _check_wrt(wrt, len(self._parameters)))
         evs = self._evaluate(shift.values)  # (O, N)
         return self._plan.contract(evs, shift)
 
@@ -464,8 +516,11 @@ class SamplerRunner(_Runner):
         seed: int | np.random.Generator | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if shots is not None and (int(shots) != shots or shots < 1):
-            raise QDeepValueError(f"shots must be a positive integer, got {shots}.")
+        if shots is not None and (
+            isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1
+        ):
+            raise QDeepValueError(f"shots must be a positive integer, got {shots!r}.")
+        _check_circuit(circuit)
         if circuit.num_clbits == 0:
             circuit = circuit.measure_all(inplace=False)
         if circuit.num_clbits > MAX_SAMPLER_CLBITS:
@@ -568,5 +623,5 @@ class SamplerRunner(_Runner):
             PrimitiveJobError: If the job keeps failing after the retries of :attr:`retry`.
         """
         values = _check_values(values, len(self._parameters))
-        shift = self._plan.bindings(values, wrt)
+        shift = self._plan.bindings(values, _check_wrt(wrt, len(self._parameters)))
         return self._plan.contract(self._evaluate(shift.values), shift)

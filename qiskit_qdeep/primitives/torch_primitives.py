@@ -38,7 +38,8 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPu
 from qiskit.primitives.containers.sampler_pub import SamplerPub, SamplerPubLike
 from qiskit.quantum_info import SparsePauliOp
 
-from ..exceptions import QDeepValueError
+from .._validation import check_int
+from ..exceptions import QDeepTypeError, QDeepValueError
 from .torch_engine import StatevectorEngine
 
 __all__ = ["TorchStatevectorEstimator", "TorchStatevectorSampler"]
@@ -98,6 +99,17 @@ class _TorchPrimitiveMixin:
     """Seed, dtype, device and the per-circuit engine cache shared by both primitives."""
 
     def _init_engine(self, seed, dtype, device, max_qubits) -> None:
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.Generator))
+        ):
+            raise QDeepTypeError(
+                f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}."
+            )
+        if dtype not in (torch.complex64, torch.complex128):
+            raise QDeepValueError(
+                f"dtype must be torch.complex64 or torch.complex128, got {dtype!r}."
+            )
+        check_int("max_qubits", max_qubits)
         self._seed = seed
         self._dtype = dtype
         self._device = device
@@ -197,7 +209,11 @@ class TorchStatevectorEstimator(_TorchPrimitiveMixin, BaseEstimatorV2):
         Raises:
             QDeepValueError: If ``default_precision`` is negative.
         """
-        if default_precision < 0:
+        if (
+            isinstance(default_precision, bool)
+            or not isinstance(default_precision, (int, float, np.integer, np.floating))
+            or not default_precision >= 0
+        ):
             raise QDeepValueError(
                 f"default_precision must be non-negative, got {default_precision}."
             )
@@ -333,8 +349,7 @@ class TorchStatevectorSampler(_TorchPrimitiveMixin, BaseSamplerV2):
         Raises:
             QDeepValueError: If ``default_shots`` is smaller than 1.
         """
-        if int(default_shots) < 1:
-            raise QDeepValueError(f"default_shots must be at least 1, got {default_shots}.")
+        check_int("default_shots", default_shots)
         self._default_shots = int(default_shots)
         self._init_engine(seed, dtype, device, max_qubits)
 
