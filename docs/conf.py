@@ -44,6 +44,8 @@ extensions = [
     "sphinx.ext.intersphinx",
     "nbsphinx",
     "reno.sphinxext",
+    # loaded as an extension (not only as a theme) so it links furo's stylesheet in time
+    "qiskit_sphinx_theme",
     "qdeep_docs",
 ]
 templates_path = ["_templates"]
