@@ -381,7 +381,17 @@ class QMeans(ClusterMixin, BaseEstimator):
     def _executors(self, num_qubits: int) -> dict:
         """Builds (and caches) the circuit executors for ``num_qubits`` data qubits."""
         cache = getattr(self, "_runner_cache", None)
-        key = (num_qubits, self.n_clusters, self.method, self.overlap_test)
+        key = (
+            num_qubits,
+            self.n_clusters,
+            self.method,
+            self.overlap_test,
+            self.shots,
+            id(self.sampler),
+            id(self.pass_manager),
+            self.evolution_time,
+            self.trotter_steps,
+        )
         if cache is not None and cache.get("key") == key:
             return cache
         exact = self.sampler is None and self.shots is None

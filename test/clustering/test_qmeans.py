@@ -370,5 +370,7 @@ class TestQMeansAPI(QDeepTestCase):
         restored = pickle.loads(blob)
         self.assertIsNone(restored.sampler)
         self.assertTrue(np.array_equal(restored.predict(X), q.predict(X)))
-        restored.set_params(sampler=TorchStatevectorSampler(seed=1))
+        restored.set_params(sampler=TorchStatevectorSampler(seed=1), shots=2000)
         self.assertEqual(len(restored.predict(X)), 40)
+        runner = restored._runner_cache["distance"].executor.runner  # pylint: disable=protected-access
+        self.assertIs(runner.sampler, restored.sampler)  # re-attached sampler is used
