@@ -231,10 +231,25 @@ def qucnn():
     return new_notebook(cells=cells)
 
 
+def _external(module):
+    """Builder of a notebook whose cells live in ``tutorials/<module>.py`` (its ``build()``)."""
+
+    def build():
+        import importlib
+
+        if HERE not in sys.path:
+            sys.path.insert(0, HERE)
+        return importlib.import_module(module).build()
+
+    return build
+
+
 NOTEBOOKS = {
     "01_execution_core.ipynb": core,
     "02_quantum_layers.ipynb": layers,
     "03_qucnn.ipynb": qucnn,
+    "04_hhl_and_qsvm.ipynb": _external("_nb_qsvm"),
+    "05_qmeans_and_deep_clustering.ipynb": _external("_nb_clustering"),
 }
 
 
