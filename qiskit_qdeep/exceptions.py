@@ -50,6 +50,10 @@ class QubitLimitError(QDeepValueError):
     """A circuit or problem needs more qubits than the chosen method allows."""
 
 
+class DatasetNotFoundError(QiskitQDeepError, FileNotFoundError):
+    """Dataset files are missing from the given data directory (and no download was asked)."""
+
+
 class ISACircuitError(QDeepValueError):
     """A primitive bound to a backend received a circuit that is not an ISA circuit for it."""
 

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..exceptions import QDeepValueError, QiskitQDeepError
+from ..exceptions import DatasetNotFoundError, QDeepValueError, QiskitQDeepError
 
 #: IDX type code -> numpy dtype (big-endian, as stored in the file).
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -440,6 +440,8 @@ def resize_area(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     """
     height, width = _check_size(size)
     images = np.asarray(images)
+    if images.ndim < 2:
+        raise QDeepValueError(f"images must have shape (..., H, W), got {images.shape}.")
     dtype = np.float64 if images.dtype == np.float64 else np.float32
     rows = _area_matrix(images.shape[-2], height).astype(dtype)
     cols = _area_matrix(images.shape[-1], width).astype(dtype)
@@ -510,8 +512,8 @@ def load_mnist(
         ``[0, 1]`` when ``normalize`` else uint8, and int64 labels of shape ``(n,)``.
 
     Raises:
-        FileNotFoundError: If the files are missing and ``download`` is ``False``; the message
-            names the directory searched.
+        DatasetNotFoundError: (a ``FileNotFoundError``) If the files are missing and
+            ``download`` is ``False``; the message names the directory searched.
         QDeepValueError: If an argument is bad, a file is not valid IDX, the image and label
             counts differ, or (with ``verify``) a checksum does not match.
         QiskitQDeepError: If a download fails.
@@ -534,8 +536,8 @@ def load_mnist(
             missing = [
                 base + "[.gz]" for base, path in zip(bases, paths, strict=True) if path is None
             ]
-            raise FileNotFoundError(
-                f"{kind} {split} files not found in {os.path.abspath(directory)} "
+            raise DatasetNotFoundError(
+                f"data_dir: {kind} {split} files not found in {os.path.abspath(directory)} "
                 f"(missing: {', '.join(missing)}). Pass download=True to download them there, "
                 "or data_dir=<directory holding the IDX files>."
             )

@@ -26,6 +26,16 @@ from ..exceptions import QDeepValueError
 from ..nn.quanv import Quanv2d
 
 
+def _check_images(x: torch.Tensor, size: int) -> None:
+    """Raises a clear error unless ``x`` is ``(batch, 1, size, size)`` (or ``(1, size, size)``)."""
+    shape = tuple(getattr(x, "shape", ()))
+    if len(shape) not in (3, 4) or shape[-3:] != (1, size, size):
+        raise QDeepValueError(
+            f"images must have shape (batch, 1, {size}, {size}) for this model "
+            f"(image_size={size}), got {shape}."
+        )
+
+
 @dataclass(frozen=True)
 class PaperResult:
     """A result reported in a paper, to compare reproductions with."""
@@ -197,6 +207,7 @@ class HQNNQuanv(nn.Module):
         check_int("num_classes", num_classes, 1)
         check_int("image_size", image_size, 2)
         check_int("stride", stride, 1)
+        self.image_size = image_size
         with _seeded(seed):
             self.quanv = Quanv2d(
                 1,
@@ -218,6 +229,7 @@ class HQNNQuanv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, num_classes)`` for images ``(batch, 1, image_size, image_size)``."""
+        _check_images(x, self.image_size)
         return self.fc(self.flatten(self.quanv(x)))
 
 
@@ -240,6 +252,7 @@ class _QuanvCNN(nn.Module):
         check_int("num_classes", num_classes, 1)
         check_int("image_size", image_size, 2)
         check_int("stride", stride, 1)
+        self.image_size = image_size
         with _seeded(seed):
             self.conv = nn.Conv2d(1, self.channels, 2, stride=stride, bias=bias)
             self.activation = _activation(activation)
@@ -249,6 +262,7 @@ class _QuanvCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, num_classes)`` for images ``(batch, 1, image_size, image_size)``."""
+        _check_images(x, self.image_size)
         return self.fc(self.flatten(self.activation(self.conv(x))))
 
 
@@ -390,6 +404,7 @@ class QCCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores ``(batch, num_classes)`` for images ``(batch, 1, 3, 3)`` in ``[0, 1]``."""
+        _check_images(x, 3)
         return self.fc(self.flatten(self.pool(self.quanv(x))))
 
 
@@ -440,4 +455,5 @@ class QCCNNClassical(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores ``(batch, num_classes)`` for images ``(batch, 1, 3, 3)``."""
+        _check_images(x, 3)
         return self.fc(self.flatten(self.pool(self.conv(x))))

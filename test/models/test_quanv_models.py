@@ -210,5 +210,5 @@ class TestQCCNN(QDeepTestCase):
             QCCNNClassical(0)
         with self.assertRaisesRegex(QDeepValueError, "depth"):
             QCCNN(1, depth=-1)
-        with self.assertRaisesRegex(QDeepValueError, "input has 3 channels"):
+        with self.assertRaisesRegex(QDeepValueError, r"images must have shape \(batch, 1, 3, 3\)"):
             QCCNN(1)(torch.rand(2, 3, 3, 3))

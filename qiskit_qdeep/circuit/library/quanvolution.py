@@ -25,7 +25,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterVector
 
-from ...exceptions import QDeepValueError
+from ...exceptions import QDeepTypeError, QDeepValueError
 
 #: Patch encodings: name -> factor ``a`` of ``RY(a * x)``.
 ENCODINGS = {"ry_pi": np.pi, "qccnn": 2.0}
@@ -144,6 +144,10 @@ def random_quanvolution_circuit(
     if isinstance(num_layers, bool) or int(num_layers) != num_layers or num_layers < 1:
         raise QDeepValueError(f"num_layers must be a positive integer, got {num_layers!r}.")
     num_layers = int(num_layers)
+    if seed is not None and not isinstance(seed, (int, np.integer, np.random.Generator)):
+        raise QDeepTypeError(
+            f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}."
+        )
     rng = np.random.default_rng(seed)
     axes, pairs = _random_structure(num_qubits, num_layers, rng)
     num_angles = num_qubits * num_layers
