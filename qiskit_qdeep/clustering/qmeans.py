@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseSamplerV2
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._validation import check_int
 from ..circuit.library import amplitude_encoding_angles
@@ -56,21 +56,19 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_data(X: Any, name: str = "X") -> np.ndarray:
-    array = np.asarray(X)
-    if np.iscomplexobj(array):
-        raise QDeepValueError(f"{name} must be real, got complex entries.")
+    """A finite, real, dense ``(n_samples, n_features)`` float array (scikit-learn's checks)."""
     try:
-        array = array.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise QDeepValueError(f"{name} must be a numeric array: {exc}") from exc
-    if array.ndim != 2:
-        raise QDeepValueError(
-            f"{name} must be a 2-d array (n_samples, n_features), got shape {array.shape}."
+        array = check_array(
+            X,
+            accept_sparse=False,
+            dtype=np.float64,
+            ensure_all_finite=True,
+            ensure_min_samples=1,
+            ensure_min_features=1,
+            input_name=name,
         )
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise QDeepValueError(f"{name} is empty: shape {array.shape}.")
-    if not np.all(np.isfinite(array)):
-        raise QDeepValueError(f"{name} contains NaN or inf entries.")
+    except (TypeError, ValueError) as exc:
+        raise QDeepValueError(f"{name} is not a valid data array: {exc}") from exc
     return array
 
 
@@ -159,7 +157,7 @@ def normalise_distances(squared_distances: np.ndarray) -> np.ndarray:
     return np.divide(d2, top, out=np.zeros_like(d2), where=top > 0)
 
 
-class QMeans(ClusterMixin, BaseEstimator):
+class QMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     r"""q-means clustering with quantum distance estimation or adiabatic cluster assignment.
 
     Lloyd's iterations (assign every point to a centroid, move each centroid to the mean of its
@@ -314,10 +312,7 @@ class QMeans(ClusterMixin, BaseEstimator):
     # ------------------------------------------------------------------ validation
     def _check_params(self, X: np.ndarray) -> dict:
         n_samples = X.shape[0]
-        try:
-            k = check_int("n_clusters", self.n_clusters, 2)
-        except QDeepValueError as exc:
-            raise QDeepValueError(f"{exc} q-means needs at least 2 clusters.") from exc
+        k = check_int("n_clusters", self.n_clusters, 2)
         if k > n_samples:
             raise QDeepValueError(
                 f"n_clusters={k} must be <= n_samples={n_samples} (one point per cluster at least)."
@@ -563,7 +558,8 @@ class QMeans(ClusterMixin, BaseEstimator):
         X = _check_data(X)
         if X.shape[1] != self.n_features_in_:
             raise QDeepValueError(
-                f"X has {X.shape[1]} features, but QMeans was fitted with {self.n_features_in_}."
+                f"X has {X.shape[1]} features, but QMeans is expecting {self.n_features_in_} "
+                "features as input."
             )
         if self.overlap_test == "swap" and np.any(X < 0):
             raise QDeepValueError("overlap_test='swap' needs non-negative X.")

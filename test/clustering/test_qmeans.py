@@ -329,7 +329,7 @@ class TestQMeansAPI(QDeepTestCase):
         cases = [
             (dict(n_clusters=1), X, "n_clusters"),
             (dict(n_clusters=21), X, "n_samples"),
-            (dict(n_clusters=2), np.zeros((0, 3)), "empty"),
+            (dict(n_clusters=2), np.zeros((0, 3)), "0 sample"),
             (dict(n_clusters=2), np.ones((5, 3)), "constant"),
             (dict(n_clusters=2), np.where(X > 5, np.nan, X), "NaN"),
             (dict(n_clusters=2, shots=0), X, "shots"),
@@ -338,7 +338,8 @@ class TestQMeansAPI(QDeepTestCase):
             (dict(n_clusters=2, init=np.zeros((3, 4))), X, "init"),
             (dict(n_clusters=2, delta=-1.0), X, "delta"),
             (dict(n_clusters=2, evolution_time=0), X, "evolution_time"),
-            (dict(n_clusters=2), X[0], "2-d"),
+            (dict(n_clusters=2), X[0], "2D array"),
+            (dict(n_clusters=2), X + 1j, "Complex"),
         ]
         for kwargs, data_, pattern in cases:
             with self.subTest(pattern=pattern), self.assertRaisesRegex(QDeepValueError, pattern):
