@@ -192,10 +192,12 @@ def qmeans(config: ReproductionConfig) -> ReproductionResult:
             if config.progress:
                 print(f"qmeans {name} {label}: {row[label]}", flush=True)
             result.comparisons.append(
-                Comparison(f"{name} ARI q-means {label} (vs truth)", row[label]["ari_true"])
+                Comparison(
+                    f"{name} ARI q-means {label} (vs truth)", row[label]["ari_true"], unit=""
+                )
             )
         result.comparisons.append(
-            Comparison(f"{name} ARI KMeans same init (vs truth)", row["kmeans_ari_true"])
+            Comparison(f"{name} ARI KMeans same init (vs truth)", row["kmeans_ari_true"], unit="")
         )
         details["datasets"][name] = row
     X, y, k = _datasets(quick, seed)["iris"]
@@ -238,6 +240,7 @@ def qmeans(config: ReproductionConfig) -> ReproductionResult:
         Comparison(
             f"adiabatic P(nearest) at T={times[-1]:g} (blobs)",
             float(adiabatic.success_probability[-1]),
+            unit="",
         )
     )
     result.details = details
