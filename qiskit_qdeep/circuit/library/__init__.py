@@ -32,6 +32,20 @@ Blocks
    amplitude_encoding_angles
    qucnn_filter_ansatz
    overlap_from_probability
+
+HHL linear solver
+-----------------
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   EigenvalueInversionGate
+   hhl_circuit
+   hhl_evolution_gate
+   state_pair_circuit
+   uniformly_controlled_ry
+   signed_clock_values
+   to_standard_gates
 """
 
 from .distance_estimation import (
@@ -41,6 +55,15 @@ from .distance_estimation import (
     num_cluster_qubits,
     overlap_from_probability,
     swap_overlap_circuit,
+)
+from .hhl import (
+    EigenvalueInversionGate,
+    hhl_circuit,
+    hhl_evolution_gate,
+    signed_clock_values,
+    state_pair_circuit,
+    to_standard_gates,
+    uniformly_controlled_ry,
 )
 from .quanvolution import (
     ANSATZES,
@@ -84,4 +107,11 @@ __all__ = [
     "num_amplitude_encoding_angles",
     "num_qucnn_filter_weights",
     "qucnn_filter_ansatz",
+    "EigenvalueInversionGate",
+    "hhl_circuit",
+    "hhl_evolution_gate",
+    "signed_clock_values",
+    "state_pair_circuit",
+    "to_standard_gates",
+    "uniformly_controlled_ry",
 ]
