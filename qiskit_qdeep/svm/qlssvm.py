@@ -350,10 +350,11 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
 
     def _runner(self):
         cache = getattr(self, "_runner_cache", None)
-        if cache is None:
+        key = (id(self.sampler), id(self.pass_manager), self.shots)
+        if cache is None or cache[3] != key:  # (re)build after fit or set_params(sampler=...)
             template, params = self._template()
             if self._exact:
-                cache = ("engine", StatevectorEngine(template, parameters=params), params)
+                cache = ("engine", StatevectorEngine(template, parameters=params), params, key)
             else:
                 measured = template.copy()
                 measured.measure(0, 0)
@@ -365,7 +366,7 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
                     shots=self.shots,
                     seed=self._test_seed,
                 )
-                cache = ("sampler", runner, params)
+                cache = ("sampler", runner, params, key)
             self._runner_cache = cache
         return cache
 
@@ -393,7 +394,7 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
                 f"X has {X.shape[1]} features, but QLSSVM was fitted with {self.n_features_in_}."
             )
         angles = amplitude_encoding_angles(self._query_states(X))
-        kind, runner, _ = self._runner()
+        kind, runner, _, _ = self._runner()
         if kind == "engine":
             probs = runner.probabilities(angles, [0]).detach().cpu().numpy()
         else:
