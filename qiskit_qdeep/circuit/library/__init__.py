@@ -33,6 +33,18 @@ Blocks
    qucnn_filter_ansatz
    overlap_from_probability
 
+Maximum finding (Dürr-Høyer oracle)
+-----------------------------------
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   maximum_finding_oracle
+   vote_loader_circuit
+   greater_than_phase_circuit
+   maximum_finding_keys
+   maximum_finding_parameter_values
+
 HHL linear solver
 -----------------
 
@@ -64,6 +76,13 @@ from .hhl import (
     state_pair_circuit,
     to_standard_gates,
     uniformly_controlled_ry,
+)
+from .maximum_finding import (
+    greater_than_phase_circuit,
+    maximum_finding_keys,
+    maximum_finding_oracle,
+    maximum_finding_parameter_values,
+    vote_loader_circuit,
 )
 from .quanvolution import (
     ANSATZES,
@@ -107,6 +126,11 @@ __all__ = [
     "num_amplitude_encoding_angles",
     "num_qucnn_filter_weights",
     "qucnn_filter_ansatz",
+    "maximum_finding_oracle",
+    "vote_loader_circuit",
+    "greater_than_phase_circuit",
+    "maximum_finding_keys",
+    "maximum_finding_parameter_values",
     "EigenvalueInversionGate",
     "hhl_circuit",
     "hhl_evolution_gate",
