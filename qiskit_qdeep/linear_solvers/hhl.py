@@ -299,6 +299,25 @@ class HHL:
             hermitian = np.block([[zero, matrix], [matrix.conj().T, zero]])
             rhs = np.concatenate([vector, np.zeros_like(vector)])
             start = size
+        dim = len(rhs)
+        padded = max(2, 1 << (dim - 1).bit_length())
+        n_b = padded.bit_length() - 1
+        extra = 0 if self.exact else 1
+        available = HHL_MAX_QUBITS - n_b - 1 - extra
+        reference = " + 1 (phase reference)" if extra else ""
+        if self.num_clock_qubits is not None and self.num_clock_qubits > available:
+            n_c = self.num_clock_qubits
+            raise QubitLimitError(
+                f"HHL needs n_b + n_clock + 1{reference} = {n_b + n_c + 1 + extra} qubits "
+                f"(n_b = {n_b}, n_clock = {n_c}) for this {size}x{size} system, more than the "
+                f"limit of {HHL_MAX_QUBITS}."
+            )
+        if available < 3:
+            raise QubitLimitError(
+                f"HHL needs at least n_b + 3 + 1{reference} = {n_b + 4 + extra} qubits "
+                f"(n_b = {n_b}) for this {size}x{size} system, more than the limit of "
+                f"{HHL_MAX_QUBITS}."
+            )
         eigenvalues = np.abs(np.linalg.eigvalsh(hermitian))
         lam_min, lam_max = float(eigenvalues.min()), float(eigenvalues.max())
         if lam_max == 0 or lam_min <= 1e-10 * lam_max:
@@ -308,35 +327,17 @@ class HHL:
             )
         if self.eigenvalue_bounds is not None:
             lam_min, lam_max = self.eigenvalue_bounds
-        dim = len(rhs)
-        padded = max(2, 1 << (dim - 1).bit_length())
         if padded != dim:
             block = np.eye(padded, dtype=dtype) * lam_max
             block[:dim, :dim] = hermitian
             hermitian = block
             rhs = np.concatenate([rhs, np.zeros(padded - dim, dtype=dtype)])
-        n_b = padded.bit_length() - 1
-        extra = 0 if self.exact else 1
-        available = HHL_MAX_QUBITS - n_b - 1 - extra
         if self.num_clock_qubits is not None:
             n_c = self.num_clock_qubits
-            if n_b + n_c + 1 + extra > HHL_MAX_QUBITS:
-                raise QubitLimitError(
-                    f"HHL needs n_b + n_clock + 1{' + 1 (phase reference)' if extra else ''} = "
-                    f"{n_b} + {n_c} + 1{' + 1' if extra else ''} = {n_b + n_c + 1 + extra} qubits "
-                    f"for this {size}x{size} system, more than the limit of {HHL_MAX_QUBITS}."
-                )
         else:
             kappa = lam_max / lam_min
-            n_c = 1 + math.ceil(math.log2(kappa * self.resolution / CLOCK_FILL))
-            n_c = max(n_c, 3)
+            n_c = max(3, 1 + math.ceil(math.log2(kappa * self.resolution / CLOCK_FILL)))
             if n_c > available:
-                if available < 3:
-                    raise QubitLimitError(
-                        f"HHL needs at least {n_b} + 3 + 1{' + 1' if extra else ''} = "
-                        f"{n_b + 4 + extra} qubits for this {size}x{size} system, more than "
-                        f"the limit of {HHL_MAX_QUBITS}."
-                    )
                 warnings.warn(
                     f"The condition number {kappa:.3g} asks for {n_c} clock qubits; only "
                     f"{available} fit in the {HHL_MAX_QUBITS}-qubit limit, so the solution "

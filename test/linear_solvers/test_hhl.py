@@ -1,0 +1,358 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""HHL: circuit blocks, exact simulation, sampled path (signs/phases), dilation, padding, errors."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import scipy.linalg
+from ddt import data, ddt, unpack
+from qiskit.circuit.library import UCRYGate
+from qiskit.primitives import BaseSamplerV2
+from qiskit.quantum_info import Operator, Statevector
+from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
+
+from qiskit_qdeep.circuit.library.hhl import (
+    STANDARD_GATES,
+    EigenvalueInversionGate,
+    hhl_circuit,
+    hhl_evolution_gate,
+    signed_clock_values,
+    state_pair_circuit,
+    to_standard_gates,
+    uniformly_controlled_ry,
+)
+from qiskit_qdeep.circuit.library.swap_test import amplitude_encoding_angles
+from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
+from qiskit_qdeep.linear_solvers import HHL, HHL_MAX_QUBITS, HHLResult
+from test import QDeepTestCase
+
+TEXTBOOK_A = np.array([[1.0, -1.0 / 3.0], [-1.0 / 3.0, 1.0]])
+TEXTBOOK_B = np.array([1.0, 0.0])
+TEXTBOOK_X = np.array([9.0 / 8.0, 3.0 / 8.0])
+
+
+def random_hermitian(rng, size, complex_=False, low=1.0, high=3.0):
+    """A random Hermitian matrix with eigenvalue magnitudes in [low, high] and random signs."""
+    m = rng.normal(size=(size, size))
+    if complex_:
+        m = m + 1j * rng.normal(size=(size, size))
+    q, _ = np.linalg.qr(m)
+    lam = rng.uniform(low, high, size=size) * rng.choice([-1.0, 1.0], size=size)
+    lam[0], lam[1] = abs(lam[0]), -abs(lam[1])  # always indefinite
+    return (q * lam) @ q.conj().T
+
+
+class CountingSampler(BaseSamplerV2):
+    """Wraps a V2 sampler and counts its ``run`` calls."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = 0
+
+    def run(self, pubs, *, shots=None):
+        self.calls += 1
+        return self.inner.run(pubs, shots=shots)
+
+
+class TestHHLBlocks(QDeepTestCase):
+    """The circuit-library blocks against dense linear algebra."""
+
+    def test_signed_clock_values(self):
+        self.assertEqual(signed_clock_values(3).tolist(), [0, 1, 2, 3, -4, -3, -2, -1])
+
+    def test_uniformly_controlled_ry_matches_qiskit(self):
+        for k in range(4):
+            angles = list(self.rng.normal(size=2**k))
+            ours = Operator(uniformly_controlled_ry(angles)).data
+            self.assertAllClose(ours, Operator(UCRYGate(angles)).data, atol=1e-12)
+        with self.assertRaisesRegex(QDeepValueError, "power-of-two"):
+            uniformly_controlled_ry([0.1, 0.2, 0.3])
+
+    def test_eigenvalue_inversion_amplitudes(self):
+        gate = EigenvalueInversionGate(3, scale=0.5, constant=0.5)
+        unitary = Operator(gate).data
+        for k, ks in enumerate(signed_clock_values(3)):
+            column = unitary[:, k]  # |k>_clock |0>_flag (flag = qubit 3)
+            flag1 = column[k + 8]
+            expected = 0.0 if ks == 0 else np.clip(0.5 / (0.5 * ks), -1, 1)
+            self.assertAlmostEqual(flag1.real, expected, places=12)
+            self.assertAlmostEqual(abs(column[k]) ** 2 + abs(flag1) ** 2, 1.0, places=12)
+        self.assertTrue(set(gate.definition.count_ops()) <= {"ry", "cx"})
+        with self.assertRaisesRegex(QDeepValueError, "constant"):
+            EigenvalueInversionGate(3, scale=0.5, constant=0.0)
+
+    def test_evolution_gates(self):
+        a = random_hermitian(self.rng, 4, complex_=True)
+        t = 0.7
+        expected = np.kron(np.eye(4), np.diag([1, 0])) + np.kron(
+            scipy.linalg.expm(1j * t * a), np.diag([0, 1])
+        )
+        self.assertAllClose(Operator(hhl_evolution_gate(a, t)).data, expected, atol=1e-12)
+
+        def error(evolution, steps):
+            gate = hhl_evolution_gate(a, t, evolution=evolution, trotter_steps=steps)
+            return np.abs(Operator(gate).data - expected).max()
+
+        # first order: error ~ 1/steps; second order: ~ 1/steps^2
+        trotter_4, trotter_16 = error("trotter", 4), error("trotter", 16)
+        suzuki_2, suzuki_8 = error("suzuki", 2), error("suzuki", 8)
+        self.assertLess(trotter_16, 0.1)
+        self.assertGreater(trotter_4 / trotter_16, 3.0)
+        self.assertLess(suzuki_8, 1e-2)
+        self.assertGreater(suzuki_2 / suzuki_8, 10.0)
+        with self.assertRaisesRegex(QDeepValueError, "Hermitian"):
+            hhl_evolution_gate(np.array([[0.0, 1.0], [0.0, 0.0]]), t)
+        with self.assertRaisesRegex(QDeepValueError, "evolution"):
+            hhl_evolution_gate(a, t, evolution="magnus")
+
+    def test_state_pair_circuit(self):
+        n = 3
+        a0 = self.rng.normal(size=2**n)
+        a1 = self.rng.normal(size=2**n)
+        qc = state_pair_circuit(n, amplitude_encoding_angles(a0), amplitude_encoding_angles(a1))
+        state = Statevector(qc).data.reshape(2**n, 2)  # (register, control)
+        self.assertAllClose(state[:, 0], a0 / np.linalg.norm(a0), atol=1e-12)
+        state = Statevector.from_label("0" * n + "1").evolve(qc).data.reshape(2**n, 2)
+        self.assertAllClose(state[:, 1], a1 / np.linalg.norm(a1), atol=1e-12)
+        self.assertTrue(set(qc.count_ops()) <= {"ry", "cx"})
+
+    def test_circuit_post_selection_and_standard_gates(self):
+        a = random_hermitian(self.rng, 4)
+        b = self.rng.normal(size=4)
+        lam = np.abs(np.linalg.eigvalsh(a))
+        t = 2 * np.pi * 0.75 * 32 / (64 * lam.max())
+        qc = hhl_circuit(a, b, num_clock_qubits=6, evolution_time=t, constant=0.9 * lam.min())
+        self.assertEqual([r.name for r in qc.qregs], ["b", "clock", "flag"])
+        amps = Statevector(qc).data[(1 << 8) + np.arange(4)]
+        x = np.linalg.solve(a, b)
+        fid = abs(np.vdot(amps / np.linalg.norm(amps), x / np.linalg.norm(x))) ** 2
+        self.assertGreater(fid, 0.99)
+        standard = to_standard_gates(
+            hhl_circuit(
+                a, b, num_clock_qubits=3, evolution_time=t, constant=lam.min(), phase_reference=True
+            )
+        )
+        self.assertTrue({i.operation.name for i in standard.data} <= STANDARD_GATES)
+        self.assertEqual({p.name for p in standard.parameters}, {"phi", "gamma"})
+
+
+@ddt
+class TestHHLExact(QDeepTestCase):
+    """Exact simulation against numpy solutions."""
+
+    def test_textbook(self):
+        result = HHL().solve(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertIsInstance(result, HHLResult)
+        self.assertEqual(result.method, "exact simulation")
+        self.assertEqual(result.num_jobs, 0)
+        self.assertGreaterEqual(result.fidelity(TEXTBOOK_X), 0.99)
+        self.assertAllClose(result.solution, TEXTBOOK_X / np.linalg.norm(TEXTBOOK_X), atol=1e-3)
+        self.assertAlmostEqual(result.euclidean_norm, np.linalg.norm(TEXTBOOK_X), delta=0.02)
+        self.assertAllClose(result.vector, TEXTBOOK_X, atol=0.02)
+        self.assertEqual(result.num_qubits, 1 + result.num_clock_qubits + 1)
+        self.assertEqual(result.state.num_qubits, result.num_qubits)
+        self.assertEqual(result.solution.dtype, np.float64)
+        self.assertGreater(result.circuit_depth, 0)
+        self.assertIn("unitary", result.gate_counts)
+        # p = C^2 |x|^2 / |b|^2
+        self.assertAlmostEqual(
+            result.success_probability,
+            (result.constant * result.euclidean_norm) ** 2,
+            places=10,
+        )
+        pickle.loads(pickle.dumps(result))
+
+    @data(
+        (4, False, 11),
+        (4, True, 12),
+        (8, False, 13),
+        (8, True, 14),
+    )
+    @unpack
+    def test_random_indefinite(self, size, complex_, seed):
+        rng = np.random.default_rng(seed)
+        a = random_hermitian(rng, size, complex_)
+        b = rng.normal(size=size)
+        x = np.linalg.solve(a, b)
+        self.assertTrue(np.any(np.linalg.eigvalsh(a) < 0))
+        result = HHL().solve(a, b)
+        self.assertGreaterEqual(result.fidelity(x), 0.99)
+        self.assertAlmostEqual(result.euclidean_norm / np.linalg.norm(x), 1.0, delta=0.05)
+        self.assertEqual(np.iscomplexobj(result.solution), complex_)
+
+    def test_ill_conditioned_textbook(self):
+        a = np.array([[19.98, -10.0], [-10.0, 19.98]])
+        for b in (np.array([1.0, 0.0]), np.array([1.0, -2.0])):
+            x = np.linalg.solve(a, b)
+            result = HHL().solve(a, b)
+            self.assertGreaterEqual(result.fidelity(x), 0.99)
+            self.assertAlmostEqual(result.euclidean_norm / np.linalg.norm(x), 1.0, delta=0.05)
+
+    def test_non_hermitian_dilation(self):
+        a = np.array([[2.0, 1.0], [-0.5, 1.5]])
+        b = np.array([1.0, 2.0])
+        x = np.linalg.solve(a, b)
+        result = HHL().solve(a, b)
+        self.assertEqual(result.num_qubits, 2 + result.num_clock_qubits + 1)  # 4x4 dilation
+        self.assertGreaterEqual(result.fidelity(x), 0.99)
+        self.assertAlmostEqual(result.euclidean_norm / np.linalg.norm(x), 1.0, delta=0.05)
+        a = self.rng.normal(size=(3, 3)) + 1j * self.rng.normal(size=(3, 3)) + 3 * np.eye(3)
+        b = self.rng.normal(size=3)
+        x = np.linalg.solve(a, b)
+        result = HHL().solve(a, b)
+        self.assertEqual(len(result.solution), 3)
+        self.assertGreaterEqual(result.fidelity(x), 0.99)
+
+    @data(3, 5)
+    def test_non_power_of_two(self, size):
+        rng = np.random.default_rng(size)
+        a = random_hermitian(rng, size)
+        b = rng.normal(size=size)
+        x = np.linalg.solve(a, b)
+        result = HHL().solve(a, b)
+        self.assertEqual(result.solution.shape, (size,))
+        self.assertAlmostEqual(result.eigenvalue_bounds[1], np.abs(np.linalg.eigvalsh(a)).max())
+        self.assertGreaterEqual(result.fidelity(x), 0.99)
+        self.assertAlmostEqual(result.euclidean_norm / np.linalg.norm(x), 1.0, delta=0.05)
+
+    def test_trotterized_evolution(self):
+        a = np.array([[1.5, 0.5], [0.5, -1.0]])  # Z and X terms do not commute
+        b = np.array([0.3, 1.0])
+        x = np.linalg.solve(a, b)
+        for evolution, steps in (("trotter", 4), ("suzuki", 3)):
+            result = HHL(evolution=evolution, trotter_steps=steps).solve(a, b)
+            self.assertGreaterEqual(result.fidelity(x), 0.99, evolution)
+            self.assertNotIn("unitary", result.gate_counts)
+
+    def test_overrides(self):
+        # k = t 2^n lambda / 2 pi: lambda = 2/3, 4/3 -> k = 2, 4 for n = 4, t = 3 pi / 8
+        hhl = HHL(num_clock_qubits=4, evolution_time=3 * np.pi / 8)
+        result = hhl.solve(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertEqual(result.num_clock_qubits, 4)
+        self.assertAlmostEqual(result.evolution_time, 3 * np.pi / 8)
+        self.assertAlmostEqual(result.fidelity(TEXTBOOK_X), 1.0, places=10)
+        self.assertAlmostEqual(result.euclidean_norm, np.linalg.norm(TEXTBOOK_X), places=8)
+        bounded = HHL(eigenvalue_bounds=(0.5, 2.0)).solve(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertEqual(bounded.eigenvalue_bounds, (0.5, 2.0))
+        self.assertGreaterEqual(bounded.fidelity(TEXTBOOK_X), 0.99)
+        circuit = hhl.construct_circuit(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertEqual(circuit.num_qubits, 6)
+
+
+class TestHHLSampled(QDeepTestCase):
+    """The sampled path: magnitudes from counts, signs/phases from the phase reference."""
+
+    def test_aer_real_signs(self):
+        rng = np.random.default_rng(7)
+        a = random_hermitian(rng, 4)
+        b = rng.normal(size=4)
+        x = np.linalg.solve(a, b)
+        exact = HHL().solve(a, b)
+        sampler = CountingSampler(AerSamplerV2(seed=11))
+        result = HHL(sampler=sampler, shots=100_000).solve(a, b)
+        self.assertEqual(result.method, "sampled")
+        self.assertEqual(result.num_jobs, 1)
+        self.assertEqual(sampler.calls, 1)
+        self.assertTrue(np.all(np.sign(result.solution) == np.sign(x)))
+        self.assertGreaterEqual(result.fidelity(x), 0.99)
+        self.assertAllClose(result.solution, exact.solution, atol=0.03)
+        self.assertAlmostEqual(result.success_probability, exact.success_probability, delta=0.01)
+        self.assertAlmostEqual(result.euclidean_norm / exact.euclidean_norm, 1.0, delta=0.03)
+
+    def test_aer_complex_phases(self):
+        rng = np.random.default_rng(8)
+        a = random_hermitian(rng, 2, complex_=True)
+        b = np.array([1.0, 0.5 - 0.5j])
+        exact = HHL().solve(a, b)
+        result = HHL(sampler=AerSamplerV2(seed=3), shots=200_000).solve(a, b)
+        # the global phase is physical here: compare amplitudes, not only the fidelity
+        self.assertAllClose(result.solution, exact.solution, atol=0.03)
+        self.assertGreaterEqual(result.fidelity(np.linalg.solve(a, b)), 0.99)
+
+    def test_default_sampler_converges_to_exact(self):
+        rng = np.random.default_rng(9)
+        a = random_hermitian(rng, 4, complex_=True)
+        b = rng.normal(size=4) + 1j * rng.normal(size=4)
+        exact = HHL().solve(a, b)
+        first = HHL(shots=400_000, seed=5).solve(a, b)
+        second = HHL(shots=400_000, seed=5).solve(a, b)
+        self.assertAllClose(first.solution, second.solution, atol=0)  # seeded
+        self.assertAllClose(first.solution, exact.solution, atol=0.03)
+        self.assertAlmostEqual(first.success_probability, exact.success_probability, delta=5e-3)
+
+    def test_fake_backend_with_pass_manager(self):
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_ibm_runtime import SamplerV2
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        backend = FakeManilaV2()
+        a = np.array([[0.6, 0.8], [0.8, -0.6]])  # eigenvalues +-1
+        b = np.array([1.0, 0.5])
+        x = np.linalg.solve(a, b)
+        pm = generate_preset_pass_manager(backend=backend, optimization_level=1)
+        hhl = HHL(num_clock_qubits=2, sampler=SamplerV2(mode=backend), pass_manager=pm, shots=4000)
+        result = hhl.solve(a, b)  # 1 + 2 + 1 + 1 (reference) = 5 qubits
+        self.assertEqual(result.num_jobs, 1)
+        self.assertTrue(np.all(np.sign(result.solution) == np.sign(x)))
+        self.assertGreaterEqual(result.fidelity(x), 0.9)
+
+
+class TestHHLErrors(QDeepTestCase):
+    """Clear errors for bad input."""
+
+    def test_bad_systems(self):
+        hhl = HHL()
+        cases = [
+            (np.ones((2, 3)), np.ones(2), "square"),
+            (np.array([[1.0, np.nan], [np.nan, 1.0]]), np.ones(2), "NaN"),
+            (np.eye(2), np.array([1.0, np.inf]), "NaN or inf"),
+            (np.eye(2), np.ones(3), r"shape \(2,\)"),
+            (np.eye(2), np.zeros(2), "zero vector"),
+            (np.array([[1.0, 1.0], [1.0, 1.0]]), np.ones(2), "singular"),
+            (np.array([["a", "b"], ["c", "d"]]), np.ones(2), "numeric"),
+        ]
+        for matrix, vector, message in cases:
+            with self.subTest(message=message):
+                with self.assertRaisesRegex(QDeepValueError, message):
+                    hhl.solve(matrix, vector)
+
+    def test_bad_arguments(self):
+        cases = [
+            ({"num_clock_qubits": 0}, "num_clock_qubits"),
+            ({"evolution": "exactly"}, "evolution"),
+            ({"evolution_time": -1.0}, "evolution_time"),
+            ({"trotter_steps": 0}, "trotter_steps"),
+            ({"eigenvalue_bounds": (2.0, 1.0)}, "eigenvalue_bounds"),
+            ({"resolution": 0}, "resolution"),
+            ({"shots": 0}, "shots"),
+        ]
+        for kwargs, message in cases:
+            with self.subTest(message=message):
+                with self.assertRaisesRegex(QDeepValueError, message):
+                    HHL(**kwargs)
+        with self.assertRaisesRegex(QDeepTypeError, "BaseSamplerV2"):
+            HHL(sampler="aer")
+
+    def test_qubit_limit(self):
+        a = np.eye(16) + 0.1 * np.ones((16, 16))
+        with self.assertRaisesRegex(QubitLimitError, str(HHL_MAX_QUBITS)):
+            HHL(num_clock_qubits=12).construct_circuit(a, np.ones(16))
+        # the automatic clock shrinks to fit, with a warning
+        ill = np.diag(np.linspace(1e-3, 1.0, 64))
+        with self.assertWarnsRegex(UserWarning, "clock qubits"):
+            circuit = HHL().construct_circuit(ill, np.ones(64))
+        self.assertEqual(circuit.num_qubits, HHL_MAX_QUBITS)
+        # checked before any eigenvalue computation: 2048 (dilated to 4096) + 3 + 1 + 1 > 16
+        with self.assertRaisesRegex(QubitLimitError, "at least"):
+            HHL(shots=10).construct_circuit(np.triu(np.ones((2048, 2048))), np.ones(2048))
+
+    def test_fidelity_errors(self):
+        result = HHL().solve(TEXTBOOK_A, TEXTBOOK_B)
+        with self.assertRaisesRegex(QDeepValueError, "shape"):
+            result.fidelity(np.ones(3))
+        with self.assertRaisesRegex(QDeepValueError, "non-zero"):
+            result.fidelity(np.zeros(2))
