@@ -7,7 +7,7 @@ Li et al. classified printed/handwritten characters '6' and '9' on a 4-qubit NMR
 quantum LS-SVM trained on **two** samples (one per class), each described by **two** features
 that are pixel ratios; all their test characters were classified correctly.
 
-Here the characters are scikit-learn's 8x8 digits (all 6s and 9s, 363 images). Features of an
+Here the characters are scikit-learn's 8x8 digits (all 181 sixes and 180 nines). Features of an
 image with pixel intensities :math:`p`:
 
 * :math:`f_1 = \sum_\text{left half} p / \sum_\text{right half} p` (columns 0-3 vs 4-7),
