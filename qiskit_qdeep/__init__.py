@@ -19,6 +19,7 @@ Subpackages
    circuit.library
    models
    linear_solvers
+   algorithms
    svm
    clustering
    datasets
