@@ -370,6 +370,11 @@ class DurrHoyerMaximum:
         first_index, first_value = outcomes % size, outcomes // size
         thresholds = (first_value * size + (size - 1 - first_index)).astype(np.int64)
         best_index, best_value = first_index.astype(np.int64), first_value.astype(np.int64)
+        # a padding index (>= k): start just below every real key, so that all real indices
+        # and no padding index are marked
+        padding = best_index >= k
+        thresholds[padding] = size - k - 1
+        best_index[padding], best_value[padding] = k - 1, 0
         measurements += 1
         for row in range(batch):
             history[row].append((0, int(first_index[row]), int(first_value[row])))
@@ -388,7 +393,9 @@ class DurrHoyerMaximum:
                     calls[row] += power
                     search_cost[row] += power
                     key = value * size + (size - 1 - index)
-                    if key > thresholds[row]:
+                    # padding indices (>= k) are never marked in exact arithmetic; under
+                    # hardware noise a corrupted read-out could propose one: never accept it
+                    if index < k and key > thresholds[row]:
                         thresholds[row] = key
                         best_index[row], best_value[row] = index, value
                         growth_m[row], search_cost[row] = 1.0, 0

@@ -249,7 +249,8 @@ class DeepQSVM(ClassifierMixin, BaseEstimator):
         Raises:
             NotFittedError: Before :meth:`fit`.
         """
-        return self.output_.vote(self.transform(X))
+        inputs = self.transform(X)
+        return self.output_.vote(inputs)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels ``(n_samples,)``.
@@ -265,7 +266,8 @@ class DeepQSVM(ClassifierMixin, BaseEstimator):
         Raises:
             NotFittedError: Before :meth:`fit`.
         """
-        return self.output_.decision_function(self.transform(X))
+        inputs = self.transform(X)
+        return self.output_.decision_function(inputs)
 
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())
