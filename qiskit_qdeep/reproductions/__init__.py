@@ -16,7 +16,7 @@ paper's and saves matplotlib figures. ``quick=True`` runs a small smoke-test var
    ReproductionResult
 """
 
-from . import clustering, hqnn_parallel, qlssvm, quanvolution, qucnn  # noqa: F401  (register their reproductions)
+from . import clustering, deep_qsvm, hqnn_parallel, qlssvm, quanvolution, qucnn  # noqa: F401  (register their reproductions)
 from ._common import (
     REGISTRY,
     Comparison,
