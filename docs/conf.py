@@ -29,6 +29,18 @@ if shutil.which("pandoc") is None:  # nbsphinx converts markdown cells with pand
     except (ImportError, OSError):
         pass
 
+# nbsphinx renders through nbconvert's "rst" template, which lives in <prefix>/share/jupyter of
+# the environment nbconvert was installed into. In a virtual environment that reuses a base
+# installation (--system-site-packages), jupyter only looks in the venv's prefix: add the others.
+os.environ["JUPYTER_PATH"] = os.pathsep.join(
+    dict.fromkeys(
+        [
+            *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep)),
+            *(os.path.join(p, "share", "jupyter") for p in (sys.prefix, sys.base_prefix)),
+        ]
+    )
+)
+
 project = "qiskit-qdeep"
 copyright = "2026, qiskit-qdeep developers"  # noqa: A001
 author = "qiskit-qdeep developers"

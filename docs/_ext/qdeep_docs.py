@@ -197,11 +197,11 @@ class ReproductionIndex(SphinxDirective):
         return [_table(("command", "what it runs", "paper", "results"), rows, [25, 45, 15, 15])]
 
 
-_SKLEARN_ROUTING = re.compile(r"^(set_\w+_request|get_metadata_routing)$")
+_SKLEARN_ROUTING = re.compile(r"^(set_\w+_request|get_metadata_routing|set_output)$")
 
 
 def _skip_member(app, what, name, obj, skip, options):
-    """Skips scikit-learn's metadata-routing methods, which it adds to every estimator subclass."""
+    """Skips scikit-learn's metadata-routing and set_output methods (documented by scikit-learn)."""
     if what == "class" and _SKLEARN_ROUTING.match(name):
         return True
     return None

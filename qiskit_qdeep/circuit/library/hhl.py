@@ -84,7 +84,7 @@ STANDARD_GATES = frozenset(
 
 
 def signed_clock_values(num_clock_qubits: int) -> np.ndarray:
-    """The two's-complement value of every clock register state ``k = 0 .. 2**n - 1``.
+    """The two's-complement value of every clock register state, ``k`` from 0 to ``2**n - 1``.
 
     Args:
         num_clock_qubits: Number of clock qubits ``n >= 1``.
