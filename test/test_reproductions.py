@@ -49,8 +49,8 @@ class TestReproductions(QDeepTestCase):
 
     def test_registry(self):
         expected = {"qccnn-tetris", "hqnn-quanv", "hqnn-parallel", "qucnn-validate"}
-        expected |= {"qmeans", "deep-clustering"}
-        self.assertLessEqual(expected, set(REGISTRY))
+        expected |= {"qlssvm-6vs9", "deep-qsvm", "qmeans", "deep-clustering"}
+        self.assertEqual(set(REGISTRY), expected)
         with self.assertRaisesRegex(QDeepValueError, "Unknown reproduction"):
             run_reproduction("nope", ReproductionConfig(output=self.output))
 
