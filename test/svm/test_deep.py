@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 
 from qiskit_qdeep.exceptions import QDeepValueError
 from qiskit_qdeep.svm import QLSSVM, AllPairQSVM, ClassicalLSSVM, DeepQSVM
-from test import QDeepTestCase
+from test import QDeepTestCase, slow
 
 
 def _digits(classes=(1, 4, 7), per_class=5, features=3, seed=0):
@@ -122,3 +122,26 @@ class TestDeepQSVMAPI(QDeepTestCase):
                 DeepQSVM(binary_estimator=ClassicalLSSVM(), **kwargs).fit(X, y)
         with self.assertRaisesRegex(QDeepValueError, "at least 2 classes"):
             DeepQSVM(binary_estimator=ClassicalLSSVM()).fit(X, np.zeros(len(X)))
+
+
+class TestDeepQSVMReproduction(QDeepTestCase):
+    """The quick ``deep-qsvm`` reproduction (about 15 s of CPU)."""
+
+    @slow
+    def test_quick(self):
+        import json
+        import os
+        import tempfile
+
+        from qiskit_qdeep.reproductions import ReproductionConfig, run_reproduction
+
+        with tempfile.TemporaryDirectory() as tmp:
+            run_reproduction("deep-qsvm", ReproductionConfig(quick=True, output=tmp))
+            with open(os.path.join(tmp, "deep-qsvm-quick.json"), encoding="utf-8") as handle:
+                data = json.load(handle)
+            self.assertTrue(os.path.exists(os.path.join(tmp, "deep-qsvm-quick.png")))
+        rows = {c["quantity"]: c["ours"] for c in data["comparisons"]}
+        self.assertEqual(rows["{1,4,7} Grover vote == argmax of the same votes"], 1.0)
+        self.assertGreaterEqual(rows["{1,4,7} QLSSVM vs classical pairwise sign agreement"], 0.9)
+        for name in ("AllPairQSVM (Grover vote)", "DeepQSVM (Grover vote)"):
+            self.assertGreaterEqual(rows[f"{{1,4,7}} {name}"], 0.7)
