@@ -164,7 +164,9 @@ def check_isa(circuit: QuantumCircuit, primitive: Any, *, argument: str = "pass_
     if circuit.num_qubits > target.num_qubits:
         raise ISACircuitError(
             f"The circuit has {circuit.num_qubits} qubits but backend '{name}' of "
-            f"{type(primitive).__name__} has {target.num_qubits}. {_ISA_HINT}"
+            f"{type(primitive).__name__} has {target.num_qubits}: use a backend with at least "
+            f"{circuit.num_qubits} qubits or a smaller problem (each algorithm documents its "
+            "qubit count)."
         )
     for instruction in circuit.data:
         op_name = instruction.operation.name

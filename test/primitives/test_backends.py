@@ -137,6 +137,26 @@ class TestRuntimeLocalMode(QDeepTestCase):
         estimator.options.simulator.seed_simulator = 11
         self._check(estimator)
 
+    def test_legacy_estimator_v2_in_session_mode(self):
+        from qiskit_ibm_runtime import EstimatorV2, Session
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            with Session(backend=FakeManilaV2()) as session:
+                estimator = EstimatorV2(mode=session)
+                estimator.options.default_shots = 4000
+                estimator.options.simulator.seed_simulator = 11
+                self._check(estimator)
+
+    def test_executor_estimator_in_batch_mode(self):
+        from qiskit_ibm_runtime import Batch
+        from qiskit_ibm_runtime.executor_estimator import Estimator
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        with Batch(backend=FakeManilaV2()) as batch:
+            self._check(Estimator(mode=batch))
+
     def test_runtime_estimator_without_pass_manager(self):
         from qiskit_ibm_runtime.executor_estimator import Estimator
         from qiskit_ibm_runtime.fake_provider import FakeManilaV2
