@@ -33,6 +33,8 @@ QLSSVM_MAX_TRAINING_POINTS = 63
 
 
 def _check_matrix(name: str, X: Any) -> np.ndarray:
+    if np.iscomplexobj(X):
+        raise QDeepValueError(f"{name} must be real; complex values are not supported.")
     try:
         X = np.asarray(X, dtype=float)
     except (TypeError, ValueError) as exc:

@@ -29,6 +29,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterVector
 from qiskit.primitives import StatevectorEstimator, StatevectorSampler
 from qiskit.transpiler import generate_preset_pass_manager
+from sklearn.exceptions import NotFittedError
 
 from qiskit_qdeep.circuit import library as lib
 from qiskit_qdeep.datasets import (
@@ -1029,6 +1030,133 @@ def _fixed_gap_cases():
     ]
 
 
+def _svm_clustering_cases():
+    """HHL, the QSVMs, maximum finding, q-means and deep clustering."""
+    from qiskit_qdeep.algorithms import find_maximum
+    from qiskit_qdeep.clustering import QMeans, QuantumDeepClustering
+    from qiskit_qdeep.linear_solvers import HHL
+    from qiskit_qdeep.svm import QLSSVM, AllPairQSVM, DeepQSVM
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2)), np.array([0, 1] * 4)
+    X3, y3 = rng.normal(size=(9, 2)), np.array([0, 1, 2] * 3)
+    nan_X = np.where(X > 1, np.nan, X)
+    nan_X[0, 0] = np.nan
+    unfitted = (NotFittedError,)
+    return [
+        Case("HHL-singular", lambda: HHL().solve([[1, 1], [1, 1]], [1, 0]), VALUE, "singular"),
+        Case("HHL-nan", lambda: HHL().solve([[1, np.nan], [0, 1]], [1, 0]), VALUE, "matrix.*NaN"),
+        Case("HHL-non-square", lambda: HHL().solve(np.ones((2, 3)), [1, 0]), VALUE, "square"),
+        Case("HHL-vector-size", lambda: HHL().solve(np.eye(2), [1, 0, 0]), VALUE, "vector.*shape"),
+        Case("HHL-zero-vector", lambda: HHL().solve(np.eye(2), [0, 0]), VALUE, "vector.*zero"),
+        Case(
+            "HHL-too-many-qubits",
+            lambda: HHL().solve(np.eye(2**14), np.ones(2**14)),
+            (QubitLimitError,),
+            "qubits.*limit of 16",
+        ),
+        Case(
+            "HHL-clock-zero",
+            lambda: HHL(num_clock_qubits=0).solve(np.eye(2), [1, 0]),
+            VALUE,
+            "num_clock_qubits",
+        ),
+        Case("HHL-shots-zero", lambda: HHL(shots=0).solve(np.eye(2), [1, 0]), VALUE, "shots"),
+        Case(
+            "HHL-v1-sampler",
+            lambda: HHL(sampler=v1_sampler(), shots=100).solve(np.eye(2), [1, 0]),
+            TYPE,
+            "sampler must be.*V1 primitive",
+        ),
+        Case("QLSSVM-single-class", lambda: QLSSVM().fit(X, np.zeros(8)), VALUE, "y.*2 classes"),
+        Case("QLSSVM-three-classes", lambda: QLSSVM().fit(X3, y3), VALUE, "y.*2 classes"),
+        Case("QLSSVM-nan", lambda: QLSSVM().fit(nan_X, y), VALUE, "X contains NaN"),
+        Case("QLSSVM-complex", lambda: QLSSVM().fit(X + 1j, y), VALUE, "X must be real"),
+        Case("QLSSVM-predict-before-fit", lambda: QLSSVM().predict(X), unfitted, "not fitted"),
+        Case(
+            "QLSSVM-too-many-points",
+            lambda: QLSSVM().fit(rng.random((80, 2)), np.array([0, 1] * 40)),
+            (QubitLimitError,),
+            "at most 63 training points",
+        ),
+        Case("QLSSVM-gamma-zero", lambda: QLSSVM(gamma=0).fit(X, y), VALUE, "gamma"),
+        Case("QLSSVM-shots-zero", lambda: QLSSVM(shots=0).fit(X, y), VALUE, "shots"),
+        Case(
+            "QLSSVM.predict-width",
+            lambda: QLSSVM().fit(X, y).predict(np.ones((2, 3))),
+            VALUE,
+            "X has 3 features.*2",
+        ),
+        Case("AllPairQSVM-predict-unfitted", lambda: AllPairQSVM().predict(X), unfitted, "fitted"),
+        Case(
+            "AllPairQSVM-voting",
+            lambda: AllPairQSVM(voting="majority").fit(X3, y3),
+            VALUE,
+            "voting",
+        ),
+        Case(
+            "AllPairQSVM-single-class",
+            lambda: AllPairQSVM().fit(X, np.zeros(8)),
+            VALUE,
+            "at least 2 classes in y",
+        ),
+        Case(
+            "DeepQSVM-hidden-layers",
+            lambda: DeepQSVM(hidden_layers=(0,)).fit(X3, y3),
+            VALUE,
+            "hidden_layers",
+        ),
+        Case(
+            "DeepQSVM-feature-fraction",
+            lambda: DeepQSVM(feature_fraction=1.5).fit(X3, y3),
+            VALUE,
+            "feature_fraction",
+        ),
+        Case("DeepQSVM-predict-before-fit", lambda: DeepQSVM().predict(X3), unfitted, "fitted"),
+        Case("find_maximum-empty", lambda: find_maximum([]), VALUE, "tables.*k >= 1"),
+        Case("find_maximum-negative", lambda: find_maximum([1, -2, 3]), VALUE, "non-negative"),
+        Case("find_maximum-float", lambda: find_maximum([1.5, 2, 3]), VALUE, "integers"),
+        Case("QMeans-one-cluster", lambda: QMeans(1).fit(X), VALUE, "n_clusters.*>= 2"),
+        Case("QMeans-more-clusters-than-samples", lambda: QMeans(20).fit(X), VALUE, "n_samples"),
+        Case("QMeans-empty", lambda: QMeans(2).fit(np.zeros((0, 2))), VALUE, "X.*0 sample"),
+        Case("QMeans-constant", lambda: QMeans(2).fit(np.ones((8, 2))), VALUE, "X is constant"),
+        Case("QMeans-nan", lambda: QMeans(2).fit(nan_X), VALUE, "X.*NaN"),
+        Case("QMeans-shots-zero", lambda: QMeans(2, shots=0).fit(X), VALUE, "shots"),
+        Case("QMeans-method", lambda: QMeans(2, method="grover").fit(X), VALUE, "method"),
+        Case("QMeans-predict-before-fit", lambda: QMeans(2).predict(X), unfitted, "fitted"),
+        Case(
+            "QMeans-v1-sampler",
+            lambda: QMeans(2, sampler=v1_sampler(), shots=10).fit(X),
+            TYPE,
+            "sampler must be.*V1 primitive",
+        ),
+        Case(
+            "QuantumDeepClustering-one-cluster",
+            lambda: QuantumDeepClustering(1, epochs=1).fit(rng.random((20, 8, 8))),
+            VALUE,
+            "n_clusters",
+        ),
+        Case(
+            "QuantumDeepClustering-nan",
+            lambda: QuantumDeepClustering(2, epochs=1).fit(np.full((20, 8, 8), np.nan)),
+            VALUE,
+            "X contains NaN",
+        ),
+        Case(
+            "QuantumDeepClustering-shape",
+            lambda: QuantumDeepClustering(2, epochs=1).fit(rng.random(20)),
+            VALUE,
+            "X of shape",
+        ),
+        Case(
+            "QuantumDeepClustering-predict-before-fit",
+            lambda: QuantumDeepClustering(2).predict(rng.random((4, 8, 8))),
+            unfitted,
+            "fitted",
+        ),
+    ]
+
+
 # Documented behaviour, not errors: ``qccnn_ansatz(depth=0)`` is one RY layer without CNOTs, and
 # ``amplitude_encoding_angles`` maps the zero vector to |0...0> (callers decide what it means).
 
@@ -1039,6 +1167,7 @@ CASES: list[Case] = (
     + _circuit_cases()
     + _data_model_training_cases()
     + _fixed_gap_cases()
+    + _svm_clustering_cases()
 )
 
 
@@ -1056,10 +1185,15 @@ class TestBadInputCatalogue(QDeepTestCase):
                     with self.assertRaises(case.errors) as caught:
                         case.call()
                 error = caught.exception
-                self.assertIsInstance(error, QiskitQDeepError, f"{case.id}: {error!r}")
+                self.assertIsInstance(
+                    error, (QiskitQDeepError, NotFittedError), f"{case.id}: {error!r}"
+                )
                 self.assertRegex(str(error), case.match)
                 ours += 1
-        print(f"\nbad-input catalogue: {len(CASES)} cases, {ours} raise QiskitQDeepError")
+        print(
+            f"\nbad-input catalogue: {len(CASES)} cases, {ours} raise QiskitQDeepError "
+            "(or scikit-learn's NotFittedError for predict before fit)"
+        )
         self.assertEqual(ours, len(CASES))
 
 
