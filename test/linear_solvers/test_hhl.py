@@ -293,8 +293,10 @@ class TestHHLSampled(QDeepTestCase):
         a = np.array([[0.6, 0.8], [0.8, -0.6]])  # eigenvalues +-1
         b = np.array([1.0, 0.5])
         x = np.linalg.solve(a, b)
-        pm = generate_preset_pass_manager(backend=backend, optimization_level=1)
-        hhl = HHL(num_clock_qubits=2, sampler=SamplerV2(mode=backend), pass_manager=pm, shots=4000)
+        pm = generate_preset_pass_manager(backend=backend, optimization_level=1, seed_transpiler=7)
+        sampler = SamplerV2(mode=backend)
+        sampler.options.simulator.seed_simulator = 7  # seeded noise simulation
+        hhl = HHL(num_clock_qubits=2, sampler=sampler, pass_manager=pm, shots=4000)
         result = hhl.solve(a, b)  # 1 + 2 + 1 + 1 (reference) = 5 qubits
         self.assertEqual(result.num_jobs, 1)
         self.assertTrue(np.all(np.sign(result.solution) == np.sign(x)))
