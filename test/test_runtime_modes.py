@@ -38,9 +38,11 @@ class TestRuntimeModes(QDeepTestCase):
     def test_qmeans_executor_sampler_in_batch_mode(self):
         X, y = make_blobs(40, n_features=2, centers=2, cluster_std=0.5, random_state=0)
         with Batch(backend=self.backend) as batch:
+            sampler = Sampler(mode=batch)
+            sampler.options.simulator.seed_simulator = 5
             model = QMeans(
                 2,
-                sampler=Sampler(mode=batch),
+                sampler=sampler,
                 pass_manager=self.pass_manager,
                 shots=500,
                 max_iter=3,

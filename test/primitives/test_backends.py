@@ -155,7 +155,10 @@ class TestRuntimeLocalMode(QDeepTestCase):
         from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
         with Batch(backend=FakeManilaV2()) as batch:
-            self._check(Estimator(mode=batch))
+            estimator = Estimator(mode=batch)
+            estimator.options.default_shots = 4000
+            estimator.options.simulator.seed_simulator = 11
+            self._check(estimator)
 
     def test_runtime_estimator_without_pass_manager(self):
         from qiskit_ibm_runtime.executor_estimator import Estimator
