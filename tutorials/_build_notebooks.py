@@ -282,6 +282,9 @@ NOTEBOOKS = {
 
 
 def main(names=None):
+    # the kernel is a subprocess: make the package importable there without an install too
+    root = os.path.dirname(HERE)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     for name, build in NOTEBOOKS.items():
         if names and name not in names:
             continue

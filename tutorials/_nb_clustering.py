@@ -10,7 +10,6 @@ import os
 import sys
 
 import nbformat
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -142,27 +141,10 @@ def build() -> nbformat.NotebookNode:
             "MNIST)."
         ),
     ]
-    notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    return notebook
-
-
-def main() -> None:
-    """Writes and executes the notebook next to this file."""
-    notebook = build()
-    env_path = os.environ.get("PYTHONPATH")
-    root = os.path.dirname(HERE)
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env_path]))
-    NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": HERE}}
-    ).execute()
-    nbformat.write(notebook, os.path.join(HERE, NAME))
-    print("executed", NAME, flush=True)
+    return new_notebook(cells=cells)
 
 
 if __name__ == "__main__":
-    main()
+    from _build_notebooks import main
+
+    main([NAME])
