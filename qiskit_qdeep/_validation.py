@@ -21,6 +21,19 @@ def check_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_shots(value) -> int | None:
+    """``None`` (exact or the primitive's default) or a positive integer number of shots.
+
+    Raises:
+        QDeepValueError: Naming ``shots`` and the value given.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise QDeepValueError(f"shots must be a positive integer or None, got {value!r}.")
+    return int(value)
+
+
 def check_pair(name: str, value, minimum: int = 1) -> tuple[int, int]:
     """An int or a pair of ints (as ``torch.nn.Conv2d`` takes), each ``>= minimum``.
 

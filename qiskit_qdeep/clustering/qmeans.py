@@ -18,7 +18,7 @@ from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._validation import check_int
+from .._validation import check_int, check_shots
 from ..circuit.library import amplitude_encoding_angles
 from ..circuit.library.distance_estimation import (
     OVERLAP_TESTS,
@@ -338,12 +338,7 @@ class QMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         time = self.evolution_time
         if not (_is_number(time) and np.isfinite(time) and time > 0):
             raise QDeepValueError(f"evolution_time must be > 0, got {self.evolution_time!r}.")
-        if self.shots is not None and (
-            isinstance(self.shots, bool)
-            or not isinstance(self.shots, (int, np.integer))
-            or self.shots < 1
-        ):
-            raise QDeepValueError(f"shots must be None or an integer >= 1, got {self.shots!r}.")
+        check_shots(self.shots)
         if self.sampler is not None and not isinstance(self.sampler, BaseSamplerV2):
             resolve_sampler(self.sampler)  # raises the V2 type error with its hints
         check_pass_manager(self.pass_manager)

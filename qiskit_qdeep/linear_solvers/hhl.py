@@ -16,6 +16,7 @@ from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseSamplerV2
 from qiskit.quantum_info import Statevector
 
+from .._validation import check_shots
 from ..circuit.library.hhl import EVOLUTIONS, hhl_circuit, to_standard_gates
 from ..exceptions import QDeepValueError, QubitLimitError
 from ..primitives import SamplerRunner
@@ -237,10 +238,6 @@ class HHL:
             eigenvalue_bounds = bounds
         if not (np.isfinite(resolution) and resolution > 0):
             raise QDeepValueError(f"resolution must be > 0, got {resolution!r}.")
-        if shots is not None and (
-            isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1
-        ):
-            raise QDeepValueError(f"shots must be a positive integer or None, got {shots!r}.")
         self.num_clock_qubits = None if num_clock_qubits is None else int(num_clock_qubits)
         self.evolution = evolution
         self.evolution_time = None if evolution_time is None else float(evolution_time)
@@ -249,7 +246,7 @@ class HHL:
         self.resolution = float(resolution)
         self.sampler = None if sampler is None else resolve_sampler(sampler)
         self.pass_manager = check_pass_manager(pass_manager)
-        self.shots = None if shots is None else int(shots)
+        self.shots = check_shots(shots)
         self.seed = seed
 
     @property

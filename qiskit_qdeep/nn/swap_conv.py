@@ -24,7 +24,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
-from .._validation import check_int, check_pair
+from .._validation import check_int, check_pair, check_shots
 from ..circuit.library.swap_test import (
     SwapTestGate,
     amplitude_encoding_angles,
@@ -287,10 +287,7 @@ class SwapTestConv2d(nn.Module):
         self.num_filters = check_int("num_filters", num_filters)
         self.stride = check_pair("stride", stride)
         self.num_layers = check_int("num_layers", num_layers)
-        if shots is not None and (
-            isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1
-        ):
-            raise QDeepValueError(f"shots must be a positive integer, got {shots!r}.")
+        check_shots(shots)
         self._gradient = self._resolve_gradient(gradient, sampler, pass_manager, shots)
         self.shots = None if shots is None else int(shots)
         n = size.bit_length() - 1

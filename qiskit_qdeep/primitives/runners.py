@@ -26,7 +26,7 @@ from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
-from .._validation import check_int
+from .._validation import check_int, check_shots
 from ..exceptions import PrimitiveResultError, QDeepTypeError, QDeepValueError, QiskitQDeepError
 from .parameter_shift import ParameterShiftPlan
 from .resolution import (
@@ -516,10 +516,7 @@ class SamplerRunner(_Runner):
         seed: int | np.random.Generator | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if shots is not None and (
-            isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1
-        ):
-            raise QDeepValueError(f"shots must be a positive integer, got {shots!r}.")
+        check_shots(shots)
         _check_circuit(circuit)
         if circuit.num_clbits == 0:
             circuit = circuit.measure_all(inplace=False)
