@@ -60,6 +60,9 @@ class ParameterMap:
             :class:`~qiskit.circuit.ParameterExpression` over ``parameters``.
         parameters: The ordered circuit parameters; values passed to the evaluation methods have
             this order on their last axis.
+        scales: Optional numeric factor per expression (output ``j`` is
+            ``scales[j] * expressions[j]``). Passing a factor is much cheaper than building the
+            scaled :class:`~qiskit.circuit.ParameterExpression`.
 
     Raises:
         QDeepValueError: If an expression uses a parameter not in ``parameters`` or is complex.
@@ -69,6 +72,7 @@ class ParameterMap:
         self,
         expressions: Sequence[ParameterExpression | float],
         parameters: Sequence[Parameter],
+        scales: Sequence[float] | None = None,
     ) -> None:
         self.parameters = list(parameters)
         self.num_parameters = len(self.parameters)
@@ -103,6 +107,18 @@ class ParameterMap:
                 offset[j] = float(np.real(complex(bound.numeric())))
             else:
                 nonlinear.append(self._compile(j, expr, expr_params, grads, index))
+        if scales is not None:
+            scales = np.asarray(scales, dtype=float)
+            if scales.shape != (self.num_outputs,):
+                raise QDeepValueError(
+                    f"scales must hold one factor per expression ({self.num_outputs}), got shape "
+                    f"{scales.shape}."
+                )
+            coeffs *= scales[:, None]
+            offset *= scales
+            nonlinear = [
+                (j, cols, funcs, grads, float(scales[j])) for j, cols, funcs, grads, _ in nonlinear
+            ]
         self.coeffs = coeffs
         self.offset = offset
         self._nonlinear = nonlinear
@@ -113,12 +129,12 @@ class ParameterMap:
         symbols = [sympy.Symbol(f"_p{i}") for i in range(len(expr_params))]
         subs = {sympy.Symbol(p.name): s for p, s in zip(expr_params, symbols)}
         value = sympy.sympify(expr.sympify()).xreplace(subs)
-        grad_exprs = []
-        for g in grads:
-            if _is_number(g):
-                grad_exprs.append(sympy.Float(float(np.real(complex(g)))))
-            else:
-                grad_exprs.append(sympy.sympify(g.sympify()).xreplace(subs))
+        # Differentiate with sympy: ``ParameterExpression.gradient(p).sympify()`` of qiskit 2.x can
+        # name the wrong symbol (d(a*b)/db sympifies to ``b``), which gave wrong Jacobians.
+        grad_exprs = [
+            sympy.Float(float(np.real(complex(g)))) if _is_number(g) else sympy.diff(value, s)
+            for g, s in zip(grads, symbols)
+        ]
         if any(v.has(sympy.I) for v in [value, *grad_exprs]):
             raise QDeepValueError(f"Gate parameter expression '{expr}' is complex.")
         cols = [index[p] for p in expr_params]
@@ -127,7 +143,7 @@ class ParameterMap:
             "grad": [sympy.lambdify(symbols, g, modules="numpy") for g in grad_exprs],
             "torch": sympy.lambdify(symbols, value, modules=_torch_modules()),
         }
-        return j, cols, funcs, grad_exprs
+        return j, cols, funcs, grad_exprs, 1.0
 
     def numpy(self, values: np.ndarray) -> np.ndarray:
         """Occurrence angles for ``values`` of shape ``(..., num_parameters)``.
@@ -137,9 +153,9 @@ class ParameterMap:
         """
         values = np.asarray(values, dtype=float)
         out = values @ self.coeffs.T + self.offset
-        for j, cols, funcs, _ in self._nonlinear:
+        for j, cols, funcs, _, scale in self._nonlinear:
             args = [values[..., c] for c in cols]
-            out[..., j] = np.broadcast_to(funcs["numpy"](*args), out.shape[:-1])
+            out[..., j] = scale * np.broadcast_to(funcs["numpy"](*args), out.shape[:-1])
         return out
 
     def jacobian(self, values: np.ndarray) -> np.ndarray:
@@ -153,10 +169,10 @@ class ParameterMap:
         if self.affine:
             return jac
         jac = jac.copy()
-        for j, cols, funcs, _ in self._nonlinear:
+        for j, cols, funcs, _, scale in self._nonlinear:
             args = [values[..., c] for c in cols]
             for c, grad in zip(cols, funcs["grad"]):
-                jac[..., j, c] = np.broadcast_to(grad(*args), batch)
+                jac[..., j, c] = scale * np.broadcast_to(grad(*args), batch)
         return jac
 
     def torch(self, values):
@@ -169,10 +185,10 @@ class ParameterMap:
         if not self._nonlinear:
             return out
         columns = list(out.unbind(-1))
-        for j, cols, funcs, _ in self._nonlinear:
+        for j, cols, funcs, _, scale in self._nonlinear:
             args = [values[..., c] for c in cols]
             result = funcs["torch"](*args)
-            columns[j] = torch.as_tensor(result, dtype=values.dtype, device=values.device).expand(
-                out.shape[:-1]
-            )
+            columns[j] = scale * torch.as_tensor(
+                result, dtype=values.dtype, device=values.device
+            ).expand(out.shape[:-1])
         return torch.stack(columns, dim=-1)

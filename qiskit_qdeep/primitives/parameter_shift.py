@@ -151,7 +151,7 @@ class ParameterShiftPlan:
         self.map = ParameterMap(expressions, self.parameters)
         # Which occurrences depend on which parameters (structural, for the 'wrt' selection).
         depends = self.map.coeffs != 0
-        for j, cols, _, _ in self.map._nonlinear:  # pylint: disable=protected-access
+        for j, cols, *_ in self.map._nonlinear:  # pylint: disable=protected-access
             depends[j, cols] = True
         self._depends = depends
 

@@ -587,14 +587,24 @@ class _Flattener:
                 )
             self.touched.add(qubit)
 
-    def rot(self, axis, target, theta, controls=()):
-        """Emit ``R_axis(theta)`` on ``target`` (optionally controlled)."""
+    def rot(self, axis, target, theta, controls=(), scale=1.0):
+        """Emit ``R_axis(scale * theta)`` on ``target`` (optionally controlled).
+
+        Symbolic angles keep the numeric ``scale`` (and the 1/2 of the half angle) apart from the
+        expression: building ``theta / 2`` as a :class:`~qiskit.circuit.ParameterExpression` costs
+        about a millisecond per rotation, which dominated the compile time of large templates.
+        """
         self._touch([target, *(q for q, _ in controls)])
         if _is_symbolic(theta):
-            self.items.append(("rot", axis, target, tuple(controls), theta / 2))
+            self.items.append(("rot", axis, target, tuple(controls), (theta, 0.5 * scale)))
         else:
             self.items.append(
-                ("fixed", _rotation_matrix(axis, _numeric(theta)), (target,), tuple(controls))
+                (
+                    "fixed",
+                    _rotation_matrix(axis, scale * _numeric(theta)),
+                    (target,),
+                    tuple(controls),
+                )
             )
 
     def fixed(self, matrix, qubits, controls=()):
@@ -604,15 +614,15 @@ class _Flattener:
             ("fixed", np.array(matrix, dtype=complex), tuple(qubits), tuple(controls))
         )
 
-    def phase(self, alpha, controls=()):
-        """Multiply the subspace where all ``controls`` match by ``exp(i alpha)``."""
+    def phase(self, alpha, controls=(), scale=1.0):
+        """Multiply the subspace where all ``controls`` match by ``exp(i scale alpha)``."""
         if not controls:
-            self.phase_terms.append(alpha)
+            self.phase_terms.append((alpha, scale))
             return
         (qubit, value), rest = controls[0], tuple(controls[1:])
         # diag phase on `qubit`: exp(i alpha) on |value>, i.e. exp(i alpha/2) RZ(+-alpha)
-        self.rot("z", qubit, alpha if value else -alpha, rest)
-        self.phase(alpha / 2, rest)
+        self.rot("z", qubit, alpha, rest, scale if value else -scale)
+        self.phase(alpha, rest, 0.5 * scale)
 
     # ----- parameterized gate rules
     def rotation_gate(self, name, params, target, controls):
@@ -621,7 +631,7 @@ class _Flattener:
             self.rot(name[1], target, params[0], controls)
         elif name in ("p", "u1"):
             self.rot("z", target, params[0], controls)
-            self.phase(params[0] / 2, controls)
+            self.phase(params[0], controls, 0.5)
         elif name in ("u", "u3", "u2"):
             if name == "u2":
                 theta, phi, lam = np.pi / 2, params[0], params[1]
@@ -631,10 +641,12 @@ class _Flattener:
             self.rot("z", target, lam, controls)
             self.rot("y", target, theta, controls)
             self.rot("z", target, phi, controls)
-            self.phase(gamma + (phi + lam) / 2, controls)
+            self.phase(gamma, controls)
+            self.phase(phi, controls, 0.5)
+            self.phase(lam, controls, 0.5)
         elif name == "r":
             theta, phi = params
-            self.rot("z", target, -phi, controls)
+            self.rot("z", target, phi, controls, -1.0)
             self.rot("x", target, theta, controls)
             self.rot("z", target, phi, controls)
         else:  # pragma: no cover - guarded by the caller
@@ -664,7 +676,7 @@ class _Flattener:
     # ----- the walk
     def add_circuit(self, circuit: QuantumCircuit, qmap: Sequence[int], cmap: Sequence[int]):
         """Append the instructions of ``circuit`` (its qubit ``i`` is ``qmap[i]``)."""
-        self.phase_terms.append(circuit.global_phase)
+        self.phase_terms.append((circuit.global_phase, 1.0))
         qindex = {bit: i for i, bit in enumerate(circuit.qubits)}
         cindex = {bit: i for i, bit in enumerate(circuit.clbits)}
         for instruction in circuit.data:
@@ -706,7 +718,7 @@ class _Flattener:
         params = list(getattr(op, "params", []))
         symbolic = any(_is_symbolic(p) for p in params)
         if name == "global_phase":
-            self.phase_terms.append(params[0])
+            self.phase_terms.append((params[0], 1.0))
             return
         if symbolic:
             if self._add_symbolic(op, name, params, qargs):
@@ -823,6 +835,7 @@ class _Fuser:
         self.touch: dict[int, _Group] = {}
         self.pending: list[_Group] = []
         self.rot_exprs: list[Any] = []
+        self.rot_scales: list[float] = []  # half angle = scale * expression
         self.rot_axes: list[str] = []
         self.slots: list[list[tuple[str, Any]]] = []
         self.slot_diagonal: list[bool] = []
@@ -904,10 +917,11 @@ class _Fuser:
     def add(self, item):
         """Add one flattened item."""
         if item[0] == "rot":
-            _, axis, target, controls, half_angle = item
+            _, axis, target, controls, (expr, scale) = item
             group = self._group_for(target, controls)
             group.items.append(("rot", len(self.rot_exprs)))
-            self.rot_exprs.append(half_angle)
+            self.rot_exprs.append(expr)
+            self.rot_scales.append(scale)
             self.rot_axes.append(axis)
             return
         _, matrix, qubits, controls = item
@@ -1098,20 +1112,22 @@ class StatevectorEngine:
             if hasattr(op, "finalize"):
                 op.finalize(device, dtype)
 
-        # global phase: constant part folded into the initial state, symbolic part via the map
+        # global phase: constant part folded into the initial state, symbolic terms via the map
         constant_phase = 0.0
-        symbolic_phase = None
-        for term in flat.phase_terms:
+        phase_exprs, phase_scales = [], []
+        for term, scale in flat.phase_terms:
             if _is_symbolic(term):
-                symbolic_phase = term if symbolic_phase is None else symbolic_phase + term
+                phase_exprs.append(term)
+                phase_scales.append(scale)
             else:
-                constant_phase += _numeric(term)
-        expressions = list(fuser.rot_exprs)
-        self._has_symbolic_phase = symbolic_phase is not None
-        if symbolic_phase is not None:
-            expressions.append(symbolic_phase)
+                constant_phase += scale * _numeric(term)
+        expressions = list(fuser.rot_exprs) + phase_exprs
+        scales = list(fuser.rot_scales) + phase_scales
+        self._has_symbolic_phase = bool(phase_exprs)
         self._num_rot = len(fuser.rot_exprs)
-        self._pmap = ParameterMap(expressions, self._parameters) if expressions else None
+        self._pmap = (
+            ParameterMap(expressions, self._parameters, scales=scales) if expressions else None
+        )
 
         # rotation generators: R(2h) = cos(h) I + sin(h) G, G = -i sigma
         gens = np.array([-1j * _PAULI[a] for a in fuser.rot_axes], dtype=complex).reshape(
@@ -1214,7 +1230,7 @@ class StatevectorEngine:
         if self._pmap is not None:
             angles = self._pmap.torch(values).t()  # (J, B)
             if self._has_symbolic_phase and phase:
-                phase_values = angles[-1]
+                phase_values = angles[self._num_rot :].sum(0)
             if self._num_rot:
                 half = angles[: self._num_rot].contiguous()
         if half is not None and grad and batch:
