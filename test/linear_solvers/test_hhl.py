@@ -10,6 +10,7 @@ import pickle
 import numpy as np
 import scipy.linalg
 from ddt import data, ddt, unpack
+from qiskit.circuit import ParameterVector
 from qiskit.circuit.library import UCRYGate
 from qiskit.primitives import BaseSamplerV2
 from qiskit.quantum_info import Operator, Statevector
@@ -22,6 +23,7 @@ from qiskit_qdeep.circuit.library.hhl import (
     hhl_evolution_gate,
     signed_clock_values,
     state_pair_circuit,
+    state_pair_template,
     to_standard_gates,
     uniformly_controlled_ry,
 )
@@ -119,6 +121,27 @@ class TestHHLBlocks(QDeepTestCase):
         state = Statevector.from_label("0" * n + "1").evolve(qc).data.reshape(2**n, 2)
         self.assertAllClose(state[:, 1], a1 / np.linalg.norm(a1), atol=1e-12)
         self.assertTrue(set(qc.count_ops()) <= {"ry", "cx"})
+
+    def test_state_pair_template_binds_to_the_same_circuit(self):
+        n = 3
+        a0 = self.rng.normal(size=2**n)
+        a1 = self.rng.normal(size=2**n)
+        tree = np.concatenate([amplitude_encoding_angles(a0), amplitude_encoding_angles(a1)])
+        template, params, matrix = state_pair_template(n)
+        self.assertEqual(len(params), 2 * (2**n - 1))
+        self.assertEqual(matrix.shape, (len(params), len(params)))
+        bound = template.assign_parameters(dict(zip(params, matrix @ tree)))
+        direct = state_pair_circuit(n, tree[: 2**n - 1], tree[2**n - 1 :])
+        self.assertAllClose(Statevector(bound).data, Statevector(direct).data, atol=1e-12)
+        # symbolic branch-1 angles give the same circuit as the bound template
+        symbols = list(ParameterVector("s", 2**n - 1))
+        symbolic = state_pair_circuit(n, tree[: 2**n - 1], symbols)
+        values = dict(zip(symbols, tree[2**n - 1 :]))
+        self.assertAllClose(
+            Statevector(symbolic.assign_parameters(values)).data,
+            Statevector(bound).data,
+            atol=1e-12,
+        )
 
     def test_circuit_post_selection_and_standard_gates(self):
         a = random_hermitian(self.rng, 4)

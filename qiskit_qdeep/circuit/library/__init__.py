@@ -55,6 +55,7 @@ HHL linear solver
    hhl_circuit
    hhl_evolution_gate
    state_pair_circuit
+   state_pair_template
    uniformly_controlled_ry
    signed_clock_values
    to_standard_gates
@@ -74,6 +75,7 @@ from .hhl import (
     hhl_evolution_gate,
     signed_clock_values,
     state_pair_circuit,
+    state_pair_template,
     to_standard_gates,
     uniformly_controlled_ry,
 )
@@ -136,6 +138,7 @@ __all__ = [
     "hhl_evolution_gate",
     "signed_clock_values",
     "state_pair_circuit",
+    "state_pair_template",
     "to_standard_gates",
     "uniformly_controlled_ry",
 ]

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 from qiskit import QuantumCircuit, QuantumRegister
-from qiskit.circuit import Gate, Parameter, ParameterExpression
+from qiskit.circuit import Gate, Parameter, ParameterExpression, ParameterVector
 from qiskit.circuit.library import DiagonalGate, QFTGate, UnitaryGate
 from qiskit.quantum_info import SparsePauliOp
 
@@ -53,6 +53,7 @@ __all__ = [
     "hhl_evolution_gate",
     "signed_clock_values",
     "state_pair_circuit",
+    "state_pair_template",
     "to_standard_gates",
     "uniformly_controlled_ry",
 ]
@@ -348,6 +349,63 @@ def _tree_angles(magnitudes: np.ndarray) -> np.ndarray:
     return amplitude_encoding_angles(magnitudes)
 
 
+def _state_pair_layout(n: int) -> tuple[list[tuple], np.ndarray]:
+    """Gate sequence of the state-pair circuit and its angle map.
+
+    Returns ``(ops, matrix)``: ``ops`` holds ``("ry", target, row)`` and ``("cx", control,
+    target)`` in circuit order (qubit 0 is the branch control), and row ``row`` of ``matrix``
+    (shape ``(2 * (2**n - 1), 2 * (2**n - 1))``) gives that RY's angle from the concatenated tree
+    angles ``[angles_0, angles_1]``.
+    """
+    count = (1 << n) - 1
+    matrix = np.zeros((2 * count, 2 * count))
+    ops: list[tuple] = []
+    start = 0
+    row = 0
+    # the same level structure as amplitude_encoding_circuit (qubit offset 1 for the control)
+    for level in range(n):
+        size = 1 << level
+        target = 1 + n - 1 - level
+        weights = _gray_code_weights(level)
+        controls = [1 + n - level + m for m in range(level)]
+        for i in range(size):
+            cols = slice(start, start + size)
+            cols_1 = slice(count + start, count + start + size)
+            # RY((a0 + a1) / 2) CX RY((a0 - a1) / 2) CX
+            matrix[row, cols] = weights[i] / 2
+            matrix[row, cols_1] = weights[i] / 2
+            matrix[row + 1, cols] = weights[i] / 2
+            matrix[row + 1, cols_1] = -weights[i] / 2
+            ops += [("ry", target, row), ("cx", 0, target), ("ry", target, row + 1)]
+            ops.append(("cx", 0, target))
+            row += 2
+            if level > 0:
+                changed = ((i + 1) & -(i + 1)).bit_length() - 1 if i + 1 < size else level - 1
+                ops.append(("cx", controls[changed], target))
+        start += size
+    return ops, matrix
+
+
+def _build_state_pair(n: int, ops: list[tuple], angles: Sequence) -> QuantumCircuit:
+    qc = QuantumCircuit(1 + n, name="state_pair")
+    for kind, first, second in ops:
+        if kind == "ry":
+            qc.ry(angles[second], first)
+        else:
+            qc.cx(first, second)
+    return qc
+
+
+def _check_pair_angles(n: int, angles_0: Sequence, angles_1: Sequence) -> int:
+    count = (1 << n) - 1
+    if len(angles_0) != count or len(angles_1) != count:
+        raise QDeepValueError(
+            f"Each branch needs 2**{n} - 1 = {count} tree angles, got {len(angles_0)} and "
+            f"{len(angles_1)}."
+        )
+    return count
+
+
 def state_pair_circuit(
     num_qubits: int,
     angles_0: Sequence[float | ParameterExpression],
@@ -366,8 +424,11 @@ def state_pair_circuit(
 
     which is :math:`RY(a_0)` for control ``0`` and :math:`RY(a_1)` for control ``1`` (since
     :math:`X\, RY(\beta)\, X = RY(-\beta)`). Qubit ``0`` is the control, qubits ``1 .. n`` the
-    state register. Angles may be numbers or parameter expressions, so one template serves
-    many state pairs (the Hadamard test of :class:`~qiskit_qdeep.svm.QLSSVM`).
+    state register. Angles may be numbers or parameter expressions. For a template that serves
+    many state pairs, prefer :func:`state_pair_template`: its parameters are the RY angles
+    themselves, bound from the tree angles by a numeric matrix, where symbolic tree angles
+    here give every RY a long linear expression (slow to build and to simulate for large
+    registers).
 
     Args:
         num_qubits: Size ``n`` of the state register.
@@ -382,35 +443,37 @@ def state_pair_circuit(
         QDeepValueError: For a wrong number of angles.
     """
     n = check_int("num_qubits", num_qubits)
-    count = (1 << n) - 1
     angles_0, angles_1 = list(angles_0), list(angles_1)
-    if len(angles_0) != count or len(angles_1) != count:
-        raise QDeepValueError(
-            f"Each branch needs 2**{n} - 1 = {count} tree angles, got {len(angles_0)} and "
-            f"{len(angles_1)}."
-        )
-    qc = QuantumCircuit(1 + n, name="state_pair")
-    start = 0
-    # the same level structure as amplitude_encoding_circuit (qubit offset 1 for the control)
-    for level in range(n):
-        size = 1 << level
-        level_0 = angles_0[start : start + size]
-        level_1 = angles_1[start : start + size]
-        start += size
-        target = 1 + n - 1 - level
-        weights = _gray_code_weights(level)
-        controls = [1 + n - level + m for m in range(level)]
-        for i in range(size):
-            a0 = _combine(weights[i], level_0)
-            a1 = _combine(weights[i], level_1)
-            qc.ry((a0 + a1) / 2, target)
-            qc.cx(0, target)
-            qc.ry((a0 - a1) / 2, target)
-            qc.cx(0, target)
-            if level > 0:
-                changed = ((i + 1) & -(i + 1)).bit_length() - 1 if i + 1 < size else level - 1
-                qc.cx(controls[changed], target)
-    return qc
+    _check_pair_angles(n, angles_0, angles_1)
+    ops, matrix = _state_pair_layout(n)
+    tree = angles_0 + angles_1
+    ry_angles = [_combine(row, tree) for row in matrix]
+    return _build_state_pair(n, ops, ry_angles)
+
+
+def state_pair_template(
+    num_qubits: int, prefix: str = "θ"
+) -> tuple[QuantumCircuit, ParameterVector, np.ndarray]:
+    r"""The :func:`state_pair_circuit` skeleton with one parameter per RY gate.
+
+    Binding ``matrix @ concatenate([angles_0, angles_1])`` to the parameters gives exactly
+    ``state_pair_circuit(num_qubits, angles_0, angles_1)``; for a batch of state pairs the
+    bindings are one matrix product (``tree_angles @ matrix.T``), and the circuit holds plain
+    parameters, which primitives and the statevector engine handle fastest.
+
+    Args:
+        num_qubits: Size ``n`` of the state register.
+        prefix: Name of the :class:`~qiskit.circuit.ParameterVector`.
+
+    Returns:
+        ``(circuit, parameters, matrix)``: a circuit on ``1 + n`` qubits, its
+        ``2 * (2**n - 1)`` parameters in binding order, and the ``(2 * (2**n - 1),
+        2 * (2**n - 1))`` angle map.
+    """
+    n = check_int("num_qubits", num_qubits)
+    ops, matrix = _state_pair_layout(n)
+    params = ParameterVector(prefix, matrix.shape[0])
+    return _build_state_pair(n, ops, list(params)), params, matrix
 
 
 def _prepare_b(vector: np.ndarray, phase_reference: bool) -> QuantumCircuit:
