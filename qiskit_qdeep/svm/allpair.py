@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from qiskit.passmanager import BasePassManager
-from qiskit.primitives import BaseSamplerV2
+from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..algorithms import DurrHoyerMaximum, MaximumFindingResult
 from ..exceptions import QDeepTypeError, QDeepValueError
+from ..primitives import run_sampler_batch
 
 __all__ = ["AllPairQSVM", "AllPairVote", "VOTING_METHODS"]
 
@@ -44,6 +45,15 @@ class AllPairVote:
     """The Dürr-Høyer result of every sample (``voting="grover"``), else ``None``."""
     num_voting_jobs: int
     """Sampler jobs of the vote (``0`` for classical voting)."""
+    num_decision_jobs: int = 0
+    """Sampler jobs of the pairwise decisions: one for all pairs and points when the pairwise
+    :class:`~qiskit_qdeep.svm.QLSSVM` models share one sampler, ``0`` on the exact path (see
+    :meth:`AllPairQSVM.pairwise_decisions`)."""
+
+    @property
+    def num_jobs(self) -> int:
+        """All sampler jobs of the vote call: decisions plus Dürr-Høyer rounds."""
+        return self.num_decision_jobs + self.num_voting_jobs
 
     @property
     def num_oracle_calls(self) -> np.ndarray:
@@ -51,6 +61,24 @@ class AllPairVote:
         if self.searches is None:
             return np.zeros(len(self.labels), dtype=int)
         return np.array([s.num_oracle_calls for s in self.searches], dtype=int)
+
+
+def _share_primitives(base: Any, estimator: Any) -> None:
+    """Gives a clone the primitives and pass managers of ``base`` itself, not copies.
+
+    ``sklearn.base.clone`` deep-copies every parameter that is not an estimator. Primitives are
+    services (a runtime sampler is bound to one Batch or Session, a counting wrapper must see all
+    calls) and the pairwise models must share one sampler object to be batched into one job.
+    """
+    for name, value in base.get_params(deep=False).items():
+        if isinstance(value, (BaseSamplerV2, BaseEstimatorV2, BasePassManager)):
+            estimator.set_params(**{name: value})
+
+
+def _num_predict_jobs(estimator: Any) -> int:
+    """``estimator.predict_num_jobs`` where a binary estimator counts its jobs, else ``0``."""
+    jobs = getattr(estimator, "predict_num_jobs", 0)
+    return int(jobs) if isinstance(jobs, (int, np.integer)) else 0
 
 
 def _check_sampler(sampler: Any) -> None:
@@ -83,11 +111,18 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
     **Primitives and jobs.** ``sampler``, ``pass_manager`` and ``shots`` go to the default
     :class:`~qiskit_qdeep.svm.QLSSVM` (``sampler=None, shots=None``: exact HHL and Hadamard
     test) and ``sampler``/``pass_manager`` to the Grover vote (always single shots; ``None``
-    is the exact seeded torch sampler). An explicit ``binary_estimator`` keeps its own
-    settings. ``fit`` costs the binary estimators' jobs (:attr:`fit_num_jobs_`, e.g. one HHL
-    job per pair when sampled); :meth:`vote`/``predict`` cost one job per pair for the
-    pairwise decisions (sampled QLSSVM) plus, with Grover voting, one job per Dürr-Høyer
-    round (:attr:`AllPairVote.num_voting_jobs`, about 30-60 for up to 8 classes).
+    is the exact seeded torch sampler). The default pairwise models follow the current
+    values at every prediction, so ``set_params(sampler=..., pass_manager=..., shots=...)``
+    after an exact ``fit`` predicts on a device. An explicit ``binary_estimator`` keeps its
+    own settings; its clones share its sampler and pass manager objects (they are not
+    copied). ``fit`` costs the binary estimators' jobs (:attr:`fit_num_jobs_`, e.g. one HHL
+    job per pair when sampled). A prediction costs **one** sampler job for the Hadamard tests
+    of all pairs and all query points when the pairwise QLSSVMs share one sampler
+    (:attr:`AllPairVote.num_decision_jobs`; one job per distinct sampler object otherwise,
+    e.g. ``sampler=None`` with ``shots`` gives every pair its own seeded local sampler; other
+    binary estimators are called one by one), plus, with Grover voting, one job per
+    Dürr-Høyer round for all query points (:attr:`AllPairVote.num_voting_jobs`, about 30-60
+    for up to 8 classes). :attr:`predict_num_jobs` counts both since ``fit``.
 
     **Limits.** Grover voting uses ``ceil(log2 k) + ceil(log2 k) + 1`` qubits (index, vote
     count up to ``k - 1``, flag): 5 for 3-4 classes, 7 for 5-8, 9 for 9-16. Each pair's
@@ -202,6 +237,7 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
         for a, b in pairs:
             mask = (y == classes[a]) | (y == classes[b])
             estimator = clone(base)
+            _share_primitives(base, estimator)
             seed = int(rng.randint(0, 2**31 - 1))
             if "random_state" in estimator.get_params(deep=False):
                 estimator.set_params(random_state=seed)
@@ -213,6 +249,7 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
         self.estimators_ = estimators
         self.fit_num_jobs_ = fit_jobs
         self.voting_seed_ = int(rng.randint(0, 2**31 - 1))
+        self._predict_jobs = 0
         return self
 
     # ------------------------------------------------------------------------------------------
@@ -222,12 +259,66 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, dtype=float, reset=False)
 
+    def _sync_default_estimators(self) -> None:
+        """Gives the default pairwise QLSSVMs the current sampler, pass manager and shots."""
+        if self.binary_estimator is not None:
+            return
+        for estimator in self.estimators_:
+            params = estimator.get_params(deep=False)
+            if (
+                params["sampler"] is not self.sampler
+                or params["pass_manager"] is not self.pass_manager
+                or params["shots"] != self.shots
+            ):
+                estimator.set_params(
+                    sampler=self.sampler, pass_manager=self.pass_manager, shots=self.shots
+                )
+
+    def _pairwise_decisions(self, X: Any) -> tuple[np.ndarray, int]:
+        """Decision values ``(n_samples, n_pairs)`` and the number of jobs they cost."""
+        from .qlssvm import QLSSVM
+
+        X = self._check_X(X)
+        _check_sampler(self.sampler)
+        self._sync_default_estimators()
+        columns: list[np.ndarray | None] = [None] * len(self.pairs_)
+        batches: dict[int, list] = {}  # id(sampler) -> [(pair index, request), ...]
+        jobs = 0
+        for p, ((_, b), estimator) in enumerate(zip(self.pairs_, self.estimators_, strict=True)):
+            if isinstance(estimator, QLSSVM):
+                request = estimator._sampled_decision_request(X)  # pylint: disable=protected-access
+                if request is not None:
+                    batches.setdefault(id(request.runner.sampler), []).append((p, request))
+                    continue
+            before = _num_predict_jobs(estimator)
+            if hasattr(estimator, "decision_function"):
+                values = np.asarray(estimator.decision_function(X), dtype=float).reshape(-1)
+            else:
+                labels = np.asarray(estimator.predict(X))
+                values = np.where(labels == self.classes_[b], 1.0, -1.0)
+            jobs += _num_predict_jobs(estimator) - before
+            columns[p] = values
+        for batch in batches.values():
+            first = batch[0][1].runner
+            before = first.num_jobs
+            probs = run_sampler_batch([(request.runner, request.values) for _, request in batch])
+            jobs += first.num_jobs - before  # one job, plus retries
+            for (p, request), pair_probs in zip(batch, probs, strict=True):
+                columns[p] = request.decode(pair_probs)
+        return np.stack(columns, axis=1), jobs
+
     def pairwise_decisions(self, X: Any) -> np.ndarray:
         """Decision values of every pairwise classifier.
 
         Column ``p`` belongs to the pair ``pairs_[p] = (a, b)``; positive values vote for
         ``classes_[b]``. Estimators without ``decision_function`` give ``+-1`` from ``predict``.
         These are the activations :class:`~qiskit_qdeep.svm.DeepQSVM` passes between layers.
+
+        Sampled :class:`~qiskit_qdeep.svm.QLSSVM` pairs on one shared sampler object are not
+        called one by one: the Hadamard tests of all of them and all query points go out in
+        **one** sampler job (:func:`~qiskit_qdeep.primitives.run_sampler_batch`, every pair
+        with its own template, pass manager and shots). Exact QLSSVMs cost no job; other binary
+        estimators are called one by one. The jobs are added to :attr:`predict_num_jobs`.
 
         Args:
             X: Query points ``(n_samples, n_features)``.
@@ -238,16 +329,26 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
         Raises:
             NotFittedError: Before :meth:`fit`.
         """
-        X = self._check_X(X)
-        columns = []
-        for (_, b), estimator in zip(self.pairs_, self.estimators_, strict=True):
-            if hasattr(estimator, "decision_function"):
-                values = np.asarray(estimator.decision_function(X), dtype=float).reshape(-1)
-            else:
-                labels = np.asarray(estimator.predict(X))
-                values = np.where(labels == self.classes_[b], 1.0, -1.0)
-            columns.append(values)
-        return np.stack(columns, axis=1)
+        decisions, jobs = self._pairwise_decisions(X)
+        self._count_jobs(jobs)
+        return decisions
+
+    def _count_jobs(self, jobs: int) -> None:
+        self._predict_jobs = getattr(self, "_predict_jobs", 0) + int(jobs)
+
+    @property
+    def predict_num_jobs(self) -> int:
+        """Sampler jobs of the predictions since ``fit``: pairwise decisions and Grover votes.
+
+        Counts the jobs of :meth:`pairwise_decisions`, :meth:`vote`, :meth:`predict` and
+        :meth:`decision_function` calls (jobs that binary estimators other than QLSSVM submit
+        are counted where they expose ``predict_num_jobs`` themselves).
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+        """
+        check_is_fitted(self)
+        return int(getattr(self, "_predict_jobs", 0))
 
     def _votes(self, decisions: np.ndarray) -> np.ndarray:
         votes = np.zeros((len(decisions), len(self.classes_)), dtype=np.int64)
@@ -265,12 +366,12 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
 
         Returns:
             An :class:`AllPairVote` (labels, winners, votes, decisions, the Dürr-Høyer results
-            and the vote's job count).
+            and the job counts of the decisions and of the vote).
 
         Raises:
             NotFittedError: Before :meth:`fit`.
         """
-        decisions = self.pairwise_decisions(X)
+        decisions, decision_jobs = self._pairwise_decisions(X)
         votes = self._votes(decisions)
         searches = None
         jobs = 0
@@ -286,6 +387,7 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
             jobs = finder.num_jobs
         else:
             winners = np.argmax(votes, axis=1)  # first maximum: the smallest class index
+        self._count_jobs(decision_jobs + jobs)
         return AllPairVote(
             labels=self.classes_[winners],
             winners=winners,
@@ -293,6 +395,7 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
             decisions=decisions,
             searches=searches,
             num_voting_jobs=int(jobs),
+            num_decision_jobs=int(decision_jobs),
         )
 
     def predict(self, X: Any) -> np.ndarray:

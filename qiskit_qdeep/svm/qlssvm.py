@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterVector
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseSamplerV2
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -19,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..circuit.library.hhl import state_pair_circuit
+from ..circuit.library.hhl import state_pair_template
 from ..circuit.library.swap_test import amplitude_encoding_angles
 from ..exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from ..linear_solvers import HHL, HHL_MAX_QUBITS
@@ -48,6 +47,22 @@ def _check_matrix(name: str, X: Any) -> np.ndarray:
 
 def _num_qubits(size: int) -> int:
     return max(1, (size - 1).bit_length())
+
+
+def _decisions_from_probabilities(probs: np.ndarray) -> np.ndarray:
+    """Hadamard-test decision values ``1 - 2 P(-)`` from ancilla probabilities ``(n, 2)``."""
+    return 1.0 - 2.0 * np.asarray(probs)[:, 1]
+
+
+class _DecisionRequest(NamedTuple):
+    """A sampled Hadamard test not yet submitted (see ``QLSSVM._sampled_decision_request``)."""
+
+    runner: SamplerRunner
+    """Runner of the measured Hadamard-test template on the model's sampler."""
+    values: np.ndarray
+    """Parameter bindings ``(n_samples, num_parameters)``, one per query point."""
+    decode: Callable[[np.ndarray], np.ndarray]
+    """Maps the runner's probabilities ``(n_samples, 2)`` to decision values ``(n_samples,)``."""
 
 
 class QLSSVM(ClassifierMixin, BaseEstimator):
@@ -96,9 +111,11 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
     **State-preparation oracles.** :math:`|u\rangle` is loaded from the HHL estimate of
     :math:`(b, \alpha)` and :math:`|\tilde x\rangle` from the query data by RY-tree amplitude
     encodings; these loaders stand in for the quantum RAM / HHL-output state of the paper. In
-    the Hadamard-test template the :math:`|u\rangle` angles are fixed and the
-    :math:`|\tilde x\rangle` angles are circuit parameters, so all query points of a
-    :meth:`predict` call are bindings of **one** sampler job.
+    the Hadamard-test template (:func:`~qiskit_qdeep.circuit.library.state_pair_template`) every
+    RY angle is a circuit parameter; its value is an affine function of the query's tree angles
+    (the :math:`|u\rangle` angles are fixed after ``fit``), computed for all query points by one
+    matrix product, so all query points of a :meth:`predict` call are bindings of **one**
+    sampler job.
 
     **Execution and jobs.** With ``sampler=None`` and ``shots=None``, HHL and the Hadamard test
     are exact statevector simulations (``0`` primitive jobs). Otherwise ``fit`` submits **one**
@@ -296,6 +313,7 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
         self.num_test_qubits_ = test_qubits
         self._test_seed = test_seed
         self._runner_cache = None
+        self._angle_map = None
         return self
 
     # ------------------------------------------------------------------------------------------
@@ -337,18 +355,34 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
         return q.reshape(n, -1)
 
     def _template(self) -> tuple[QuantumCircuit, list]:
-        u = self._training_state()
-        register = len(u).bit_length() - 1
-        params = list(ParameterVector("x", (1 << register) - 1))
+        """The Hadamard-test template; its parameters are the RY angles of the state pair."""
+        register = len(self._training_state()).bit_length() - 1
+        pair, params, _ = state_pair_template(register, prefix="x")
         qc = QuantumCircuit(1 + register, 1, name="lssvm_hadamard_test")
         qc.h(0)
-        qc.compose(
-            state_pair_circuit(register, amplitude_encoding_angles(u), params),
-            range(1 + register),
-            inplace=True,
-        )
+        qc.compose(pair, range(1 + register), inplace=True)
         qc.h(0)
-        return qc, params
+        return qc, list(params)
+
+    def _query_bindings(self, X: np.ndarray) -> np.ndarray:
+        """Template parameter values ``(n_samples, num_parameters)`` for the query points.
+
+        The training state's tree angles are fixed after ``fit``, so the RY angles are an affine
+        function of the query's tree angles: one matrix product for the whole batch.
+        """
+        angle_map = getattr(self, "_angle_map", None)
+        if angle_map is None:
+            u = self._training_state()
+            register = len(u).bit_length() - 1
+            _, _, matrix = state_pair_template(register)
+            count = (1 << register) - 1
+            angle_map = (
+                matrix[:, count:].T.copy(),
+                matrix[:, :count] @ amplitude_encoding_angles(u),
+            )
+            self._angle_map = angle_map
+        query_angles = amplitude_encoding_angles(self._query_states(X))
+        return query_angles @ angle_map[0] + angle_map[1]
 
     def _runner(self):
         cache = getattr(self, "_runner_cache", None)
@@ -372,6 +406,40 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
             self._runner_cache = cache
         return cache
 
+    def _check_query(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = _check_matrix("X", X)
+        if X.shape[1] != self.n_features_in_:
+            raise QDeepValueError(
+                f"X has {X.shape[1]} features, but QLSSVM was fitted with {self.n_features_in_}."
+            )
+        return X
+
+    def _sampled_decision_request(self, X: Any) -> _DecisionRequest | None:
+        """The Hadamard-test job of :meth:`decision_function`, to be run by the caller.
+
+        The hook that lets :class:`~qiskit_qdeep.svm.AllPairQSVM` put the tests of all its
+        pairwise models into one :func:`~qiskit_qdeep.primitives.run_sampler_batch` call.
+
+        Args:
+            X: Query points ``(n_samples, n_features)``.
+
+        Returns:
+            ``None`` on the exact path (call :meth:`decision_function`); otherwise the runner
+            (on ``self.sampler``), its parameter bindings ``(n_samples, num_parameters)`` and
+            the map from the runner's probabilities to decision values.
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+            QDeepValueError: For NaN/inf or a wrong number of features.
+        """
+        X = self._check_query(X)
+        if self._exact:
+            return None
+        _, runner, _, _ = self._runner()  # a SamplerRunner: the cache key follows _exact
+        angles = self._query_bindings(X)
+        return _DecisionRequest(runner, angles, _decisions_from_probabilities)
+
     def decision_function(self, X: Any) -> np.ndarray:
         r"""Estimated overlap :math:`\langle u|\tilde x\rangle` of every query point.
 
@@ -389,19 +457,15 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
             NotFittedError: Before :meth:`fit`.
             QDeepValueError: For NaN/inf or a wrong number of features.
         """
-        check_is_fitted(self)
-        X = _check_matrix("X", X)
-        if X.shape[1] != self.n_features_in_:
-            raise QDeepValueError(
-                f"X has {X.shape[1]} features, but QLSSVM was fitted with {self.n_features_in_}."
-            )
-        angles = amplitude_encoding_angles(self._query_states(X))
-        kind, runner, _, _ = self._runner()
-        if kind == "engine":
-            probs = runner.probabilities(angles, [0]).detach().cpu().numpy()
-        else:
-            probs = runner.run(angles)
-        return 1.0 - 2.0 * probs[:, 1]
+        request = self._sampled_decision_request(X)
+        if request is not None:
+            return request.decode(request.runner.run(request.values))
+        X = self._check_query(X)
+        _, engine, _, _ = self._runner()
+        angles = self._query_bindings(X)
+        return _decisions_from_probabilities(
+            engine.probabilities(angles, [0]).detach().cpu().numpy()
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels.

@@ -10,6 +10,8 @@ import threading
 from itertools import combinations
 
 import numpy as np
+from qiskit.primitives import BaseSamplerV2
+from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_blobs
 from sklearn.exceptions import NotFittedError
@@ -24,6 +26,18 @@ from test import QDeepTestCase
 
 def _blobs(n=60, k=3, seed=1):
     return make_blobs(n_samples=n, centers=k, n_features=2, cluster_std=1.8, random_state=seed)
+
+
+class CountingSampler(BaseSamplerV2):
+    """Wraps a V2 sampler and counts its ``run`` calls."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = 0
+
+    def run(self, pubs, *, shots=None):
+        self.calls += 1
+        return self.inner.run(pubs, shots=shots)
 
 
 class _UnpicklableSampler(TorchStatevectorSampler):
@@ -139,6 +153,98 @@ class TestAllPairVoting(QDeepTestCase):
         vote = model.vote(X[20:])
         self.assertTrue(set(vote.labels) <= set(model.classes_))
         self.assertEqual(vote.num_voting_jobs, max(s.num_measurements for s in vote.searches))
+
+
+def _shot_z_scores(estimate, reference, shots, reference_shots=None):
+    """``(estimate - reference) / sigma`` for Hadamard-test values ``1 - 2 P(-)``.
+
+    ``sigma`` is the binomial standard deviation of the estimate with ``shots`` shots, and of the
+    difference when ``reference`` is itself sampled with ``reference_shots``.
+    """
+    p = np.clip((1.0 - reference) / 2.0, 1e-3, 1 - 1e-3)
+    var = 4.0 * p * (1.0 - p) / shots
+    if reference_shots is not None:
+        var = var + 4.0 * p * (1.0 - p) / reference_shots
+    return (estimate - reference) / np.sqrt(var)
+
+
+class TestAllPairBatchedDecisions(QDeepTestCase):
+    """Sampled QLSSVM pairs on one sampler: one job for all pairs and all query points."""
+
+    def setUp(self):
+        super().setUp()
+        X, y = _blobs(n=60, k=3, seed=2)
+        train = np.concatenate([np.flatnonzero(y == c)[:3] for c in range(3)])
+        self.x_train, self.y_train = X[train], y[train]
+        self.x_test, self.y_test = np.delete(X, train, axis=0)[:20], np.delete(y, train)[:20]
+
+    def test_one_job_for_all_pairs(self):
+        shots = 20_000
+        sampler = CountingSampler(AerSamplerV2(seed=11))
+        model = AllPairQSVM(voting="classical", sampler=sampler, shots=shots, random_state=0)
+        model.fit(self.x_train, self.y_train)
+        # the clones share the sampler object (not deep copies): one HHL job per pair
+        self.assertTrue(all(e.sampler is sampler for e in model.estimators_))
+        self.assertEqual(model.fit_num_jobs_, 3)
+        self.assertEqual(sampler.calls, 3)
+        vote = model.vote(self.x_test)
+        self.assertEqual(sampler.calls, 4)  # 3 pairs x 20 points: one sampler job
+        self.assertEqual(vote.num_decision_jobs, 1)
+        self.assertEqual(vote.num_voting_jobs, 0)
+        self.assertEqual(vote.num_jobs, 1)
+        self.assertEqual(model.predict_num_jobs, 1)
+        # the same tests run pair by pair (one job each) agree within the shot noise ...
+        single = np.stack([e.decision_function(self.x_test) for e in model.estimators_], axis=1)
+        self.assertEqual(sampler.calls, 7)
+        z = _shot_z_scores(vote.decisions, single, shots, shots)
+        self.assertLess(np.abs(z).max(), 4.5)
+        # ... and the same bound sees a mix-up of points or of pairs
+        self.assertGreater(
+            np.abs(_shot_z_scores(vote.decisions[::-1], single, shots, shots)).max(), 4.5
+        )
+        self.assertGreater(
+            np.abs(_shot_z_scores(vote.decisions[:, ::-1], single, shots, shots)).max(), 4.5
+        )
+        model.predict(self.x_test)
+        self.assertEqual(model.predict_num_jobs, 2)
+        self.assertEqual(sampler.calls, 8)
+
+    def test_exact_fit_sampled_prediction_with_grover_vote(self):
+        shots = 20_000
+        model = AllPairQSVM(voting="grover", random_state=0).fit(self.x_train, self.y_train)
+        exact = model.pairwise_decisions(self.x_test)
+        self.assertEqual(model.predict_num_jobs, 0)  # exact path: no jobs
+        sampler = CountingSampler(AerSamplerV2(seed=12))
+        model.set_params(sampler=sampler, shots=shots)  # the default pairs follow
+        vote = model.vote(self.x_test)
+        self.assertEqual(vote.num_decision_jobs, 1)
+        self.assertGreater(vote.num_voting_jobs, 0)
+        self.assertEqual(sampler.calls, 1 + vote.num_voting_jobs)  # decisions + Grover rounds
+        self.assertEqual(model.predict_num_jobs, vote.num_jobs)
+        self.assertLess(np.abs(_shot_z_scores(vote.decisions, exact, shots)).max(), 4.5)
+        self.assertTrue(np.array_equal(vote.winners, np.argmax(vote.votes, axis=1)))
+        model.set_params(sampler=None, shots=None)  # back to the exact path, no job
+        self.assertAllClose(model.pairwise_decisions(self.x_test), exact, atol=0)
+        self.assertEqual(sampler.calls, 1 + vote.num_voting_jobs)
+
+    def test_explicit_qlssvm_and_other_estimators(self):
+        sampler = CountingSampler(AerSamplerV2(seed=13))
+        base = QLSSVM(gamma=2.0, sampler=sampler, shots=10_000)
+        model = AllPairQSVM(base, voting="classical", random_state=0)
+        model.fit(self.x_train, self.y_train)
+        calls = sampler.calls
+        self.assertEqual(model.vote(self.x_test).num_decision_jobs, 1)
+        self.assertEqual(sampler.calls, calls + 1)
+        # every pair on its own default sampler (sampler=None with shots): one job per sampler
+        local = AllPairQSVM(voting="classical", shots=10_000, random_state=0)
+        local.fit(self.x_train, self.y_train)
+        self.assertEqual(local.vote(self.x_test).num_decision_jobs, 3)
+        # binary estimators without a sampler: called one by one, no jobs
+        classical = AllPairQSVM(ClassicalLSSVM(), voting="classical").fit(
+            self.x_train, self.y_train
+        )
+        self.assertEqual(classical.vote(self.x_test).num_decision_jobs, 0)
+        self.assertEqual(classical.predict_num_jobs, 0)
 
 
 class _Constant:
