@@ -35,6 +35,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -349,7 +350,8 @@ def _tree_angles(magnitudes: np.ndarray) -> np.ndarray:
     return amplitude_encoding_angles(magnitudes)
 
 
-def _state_pair_layout(n: int) -> tuple[list[tuple], np.ndarray]:
+@functools.lru_cache(maxsize=16)
+def _state_pair_layout(n: int) -> tuple[tuple[tuple, ...], np.ndarray]:
     """Gate sequence of the state-pair circuit and its angle map.
 
     Returns ``(ops, matrix)``: ``ops`` holds ``("ry", target, row)`` and ``("cx", control,
@@ -383,10 +385,11 @@ def _state_pair_layout(n: int) -> tuple[list[tuple], np.ndarray]:
                 changed = ((i + 1) & -(i + 1)).bit_length() - 1 if i + 1 < size else level - 1
                 ops.append(("cx", controls[changed], target))
         start += size
-    return ops, matrix
+    matrix.setflags(write=False)  # cached: shared by every caller
+    return tuple(ops), matrix
 
 
-def _build_state_pair(n: int, ops: list[tuple], angles: Sequence) -> QuantumCircuit:
+def _build_state_pair(n: int, ops: Sequence[tuple], angles: Sequence) -> QuantumCircuit:
     qc = QuantumCircuit(1 + n, name="state_pair")
     for kind, first, second in ops:
         if kind == "ry":
@@ -467,8 +470,8 @@ def state_pair_template(
 
     Returns:
         ``(circuit, parameters, matrix)``: a circuit on ``1 + n`` qubits, its
-        ``2 * (2**n - 1)`` parameters in binding order, and the ``(2 * (2**n - 1),
-        2 * (2**n - 1))`` angle map.
+        ``2 * (2**n - 1)`` parameters in binding order, and the (read-only)
+        ``(2 * (2**n - 1), 2 * (2**n - 1))`` angle map.
     """
     n = check_int("num_qubits", num_qubits)
     ops, matrix = _state_pair_layout(n)
