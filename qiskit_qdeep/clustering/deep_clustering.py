@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -118,8 +119,10 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
     2. PCA-whitens them to ``pca_components`` dimensions and L2-normalises each row,
     3. clusters them with a fresh clone of ``clusterer`` (default :class:`QMeans`), whose
        assignments are the pseudo-labels :math:`y_n`,
-    4. re-initialises the output layer of the head, and
-    5. trains network and head for one pass with cross-entropy on the pseudo-labels, drawing the
+    4. re-initialises the output layer of the head,
+    5. trains the head alone for ``head_warmup_steps`` mini-batches on the fixed features of
+       step 1 (quantum weights included), and
+    6. trains network and head for one pass with cross-entropy on the pseudo-labels, drawing the
        samples uniformly over the pseudo-classes (each cluster equally likely, as in
        DeepCluster), back-propagating through the head into the network:
 
@@ -127,14 +130,21 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
 
         \min_{\theta, W} \frac1N \sum_n \ell\big(g_W(f_\theta(x_n)), y_n\big) .
 
+    Step 5 is the paper's order of things: the quantum classifier is trained on the features
+    and pseudo-labels, then kept fixed while the network learns through it. Without it (plain
+    DeepCluster, ``head_warmup_steps=0``) the network spends each epoch adapting to a freshly
+    drawn, random output layer. Both steps draw their mini-batches class-balanced; the head
+    learns with ``head_lr``, the network with ``lr``. The warm-up and the head learning rate
+    apply to every head, so :class:`ClassicalDeepClustering` gets the same schedule.
+
     The head :math:`g_W` is ``head="quantum"``: ``Linear(feature_dim, width)`` ->
     :class:`~qiskit_qdeep.nn.ParallelQuantumLayer` (``width / num_qubits`` circuits of
     ``num_qubits`` qubits, ``reps`` entangling layers) -> ``Linear(width, n_clusters)``;
     ``head="linear"``: ``Linear(feature_dim, n_clusters)`` (the classical DeepCluster head); or
     any module mapping features to ``width`` outputs, followed by the output layer. With
     ``freeze_head_during_backprop=True`` (the paper's choice: the quantum classifier's parameters
-    are not updated by back-propagation) the quantum layer's weights stay fixed, while the
-    gradient still flows through it into the network.
+    are not updated by back-propagation) the quantum layer's weights stay fixed in step 6, while
+    the gradient still flows through it into the network; step 5 still trains them.
 
     ``fit(X, y)`` uses ``y`` **only** to record NMI and ARI per epoch in ``history_`` (never for
     training). After the last epoch the features are clustered once more: ``labels_``.
@@ -180,6 +190,8 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
         epochs: int = 5,
         batch_size: int = 64,
         lr: float = 1e-3,
+        head_lr: float | None = None,
+        head_warmup_steps: int = 0,
         freeze_head_during_backprop: bool = True,
         checkpoint: str | os.PathLike | None = None,
         progress: bool = True,
@@ -202,8 +214,15 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
             pca_components: Whitened PCA dimension of the features before clustering.
             epochs: Training epochs.
             batch_size: Mini-batch size.
-            lr: Adam learning rate (a fresh optimizer every epoch, as the output layer is new).
-            freeze_head_during_backprop: Keep the quantum layer's weights fixed.
+            lr: Adam learning rate of the network (a fresh optimizer every epoch, as the output
+                layer is new).
+            head_lr: Adam learning rate of the head (its trainable body and the output layer);
+                ``None``: ``lr``.
+            head_warmup_steps: Mini-batch steps that train only the head on the epoch's
+                pseudo-labels, on the network's fixed features, after the output layer is
+                re-initialised and before the joint pass (``0``: none, as in DeepCluster).
+            freeze_head_during_backprop: Keep the quantum layer's weights fixed during the joint
+                pass (back-propagation into the network); the head warm-up trains them.
             checkpoint: File saved after every epoch; an existing one is resumed.
             progress: Show tqdm bars (one per epoch).
             random_state: Seeds the network, head, data order and the default clusterer.
@@ -220,6 +239,8 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.head_lr = head_lr
+        self.head_warmup_steps = head_warmup_steps
         self.freeze_head_during_backprop = freeze_head_during_backprop
         self.checkpoint = checkpoint
         self.progress = progress
@@ -311,7 +332,8 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
 
     def _cluster(self, model, x, y, seed: int, history: DeepClusteringHistory) -> np.ndarray:
         began = time.perf_counter()
-        reduced = self._reduce(self._features(model, x), True, seed)
+        raw = self._features(model, x)
+        reduced = self._reduce(raw, True, seed)
         clusterer = (
             self._default_clusterer(seed) if self.clusterer is None else clone(self.clusterer)
         )
@@ -324,23 +346,34 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
         if y is not None:
             history.nmi.append(float(normalized_mutual_info_score(y, labels)))
             history.ari.append(float(adjusted_rand_score(y, labels)))
-        return labels
+        return labels, raw
 
-    def _train_epoch(self, model, x, labels, epoch: int, seed: int) -> float:
+    def _train_epoch(self, model, x, labels, epoch: int, seed: int, features=None) -> float:
         generator = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             model.output.reset_parameters()  # DeepCluster: a new top layer per clustering
         frozen = self._quantum_parameters(model) if self.freeze_head_during_backprop else set()
-        params = [p for p in model.parameters() if id(p) not in frozen]
-        for p in model.parameters():
-            p.requires_grad_(id(p) not in frozen)
-        optimizer = torch.optim.Adam(params, lr=float(self.lr))
+        head = [*model.body.parameters(), *model.output.parameters()]
+        head_ids = {id(p) for p in head}
+        network = [p for p in model.parameters() if id(p) not in frozen | head_ids]
         counts = np.bincount(labels, minlength=self.n_clusters)
         weights = torch.as_tensor(1.0 / np.maximum(counts[labels], 1), dtype=torch.float64)
         order = torch.multinomial(weights, len(labels), replacement=True, generator=generator)
         targets = torch.as_tensor(labels)
+        head_lr = float(self.lr if self.head_lr is None else self.head_lr)
         model.train()
+        warmup = int(self.head_warmup_steps)
+        if warmup:
+            self._warm_up_head(model, features, targets, weights, head, head_lr, generator)
+        for p in model.parameters():
+            p.requires_grad_(id(p) not in frozen)
+        optimizer = torch.optim.Adam(
+            [
+                {"params": network, "lr": float(self.lr)},
+                {"params": [p for p in head if id(p) not in frozen], "lr": head_lr},
+            ]
+        )
         total = 0.0
         batch_size = int(self.batch_size)
         starts = range(0, len(order), batch_size)
@@ -361,6 +394,29 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
             total += loss.item() * len(idx)
             bar.set_postfix(loss=f"{loss.item():.3f}")
         return total / len(order)
+
+    def _warm_up_head(self, model, features, targets, weights, head, lr, generator) -> None:
+        """Trains the whole head (quantum weights included) on the fixed network features.
+
+        The paper trains the quantum classifier on the features and pseudo-labels and keeps it
+        fixed during back-propagation into the network; this is that training step.
+        """
+        features = torch.as_tensor(features, dtype=torch.float64)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in head:
+            p.requires_grad_(True)
+        optimizer = torch.optim.Adam(head, lr=lr)
+        batch_size = int(self.batch_size)
+        steps = int(self.head_warmup_steps)
+        draws = torch.multinomial(
+            weights, steps * batch_size, replacement=True, generator=generator
+        ).view(steps, batch_size)
+        for idx in draws:
+            optimizer.zero_grad()
+            logits = model.output(model.body(features[idx]))
+            nn.functional.cross_entropy(logits, targets[idx]).backward()
+            optimizer.step()
 
     # ------------------------------------------------------------------ API
     def fit(self, X: Any, y: Any = None) -> QuantumDeepClustering:
@@ -383,8 +439,13 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
         check_int("batch_size", self.batch_size)
         check_int("pca_components", self.pca_components)
         check_int("feature_dim", self.feature_dim)
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise QDeepValueError(f"lr must be a positive number, got {self.lr!r}.")
+        for name in ("lr", "head_lr"):
+            value = getattr(self, name)
+            if name == "head_lr" and value is None:
+                continue
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value > 0):
+                raise QDeepValueError(f"{name} must be a positive number, got {value!r}.")
+        check_int("head_warmup_steps", self.head_warmup_steps, 0)
         x = self._prepare(X)
         if k > len(x):
             raise QDeepValueError(f"n_clusters={k} must be <= n_samples={len(x)}.")
@@ -406,9 +467,11 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
             for name in ("nmi", "ari", "num_clusters", "cluster_seconds"):
                 del getattr(history, name)[start:]
         for epoch in range(start, epochs):
-            labels = self._cluster(model, x, y, int(seeds[epoch, 1]), history)
+            labels, raw = self._cluster(model, x, y, int(seeds[epoch, 1]), history)
             began = time.perf_counter()
-            loss = self._train_epoch(model, x, labels, epoch + 1, int(seeds[epoch + 1, 0]))
+            loss = self._train_epoch(
+                model, x, labels, epoch + 1, int(seeds[epoch + 1, 0]), features=raw
+            )
             history.train_loss.append(loss)
             history.train_seconds.append(time.perf_counter() - began)
             if self.checkpoint is not None:
@@ -418,7 +481,7 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
                     tmp,
                 )
                 os.replace(tmp, self.checkpoint)
-        self.labels_ = self._cluster(model, x, y, int(seeds[epochs, 1]), history)
+        self.labels_ = self._cluster(model, x, y, int(seeds[epochs, 1]), history)[0]
         for p in model.parameters():
             p.requires_grad_(True)
         model.eval()
@@ -476,6 +539,8 @@ class ClassicalDeepClustering(QuantumDeepClustering):
         epochs: int = 5,
         batch_size: int = 64,
         lr: float = 1e-3,
+        head_lr: float | None = None,
+        head_warmup_steps: int = 0,
         freeze_head_during_backprop: bool = True,
         checkpoint: str | os.PathLike | None = None,
         progress: bool = True,
@@ -495,6 +560,8 @@ class ClassicalDeepClustering(QuantumDeepClustering):
             epochs=epochs,
             batch_size=batch_size,
             lr=lr,
+            head_lr=head_lr,
+            head_warmup_steps=head_warmup_steps,
             freeze_head_during_backprop=freeze_head_during_backprop,
             checkpoint=checkpoint,
             progress=progress,
@@ -513,12 +580,15 @@ def clone_module(module: nn.Module) -> nn.Module:
 
 
 def plot_deep_clustering(
-    histories: dict[str, DeepClusteringHistory], metric: str = "nmi", ax: Any = None
+    histories: dict[str, DeepClusteringHistory | Sequence[DeepClusteringHistory]],
+    metric: str = "nmi",
+    ax: Any = None,
 ):
     """Plots a clustering metric against the epoch for several pipelines.
 
     Args:
-        histories: ``{label: history}``.
+        histories: ``{label: history}``, or ``{label: [history, ...]}`` for repeated runs (one per
+            seed): their mean, with a band of one standard deviation.
         metric: ``"nmi"`` or ``"ari"``.
         ax: Matplotlib axes; default a new figure.
 
@@ -526,7 +596,7 @@ def plot_deep_clustering(
         The matplotlib axes.
 
     Raises:
-        QDeepValueError: For an unknown metric.
+        QDeepValueError: For an unknown metric or an empty list of runs.
     """
     if metric not in ("nmi", "ari"):
         raise QDeepValueError(f"metric must be 'nmi' or 'ari', got {metric!r}.")
@@ -534,9 +604,20 @@ def plot_deep_clustering(
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.5))
-    for label, history in histories.items():
-        values = getattr(history, metric)
-        ax.plot(np.arange(len(values)), values, marker="o", label=label)
+    for label, runs in histories.items():
+        if isinstance(runs, DeepClusteringHistory):
+            values = getattr(runs, metric)
+            ax.plot(np.arange(len(values)), values, marker="o", label=label)
+            continue
+        if not len(runs):
+            raise QDeepValueError(f"histories[{label!r}] holds no runs.")
+        length = min(len(getattr(h, metric)) for h in runs)
+        values = np.array([getattr(h, metric)[:length] for h in runs])
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        epochs = np.arange(length)
+        (line,) = ax.plot(epochs, mean, marker="o", label=f"{label} (mean of {len(runs)})")
+        if len(runs) > 1:
+            ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.upper())
     ax.set_title(f"Deep clustering: {metric.upper()} vs epoch")

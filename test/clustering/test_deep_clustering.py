@@ -33,6 +33,11 @@ X = DIGITS.images[:160] / 16.0
 Y = DIGITS.target[:160]
 
 
+def _quantum_layer(model) -> ParallelQuantumLayer:
+    module = model.model_ if hasattr(model, "model_") else model
+    return [m for m in module.modules() if isinstance(m, ParallelQuantumLayer)][0]
+
+
 class TestDeepClustering(QDeepTestCase):
     """DeepCluster loop with QMeans + quantum head, and the classical baseline."""
 
@@ -52,20 +57,41 @@ class TestDeepClustering(QDeepTestCase):
         self.assertEqual(model.predict_head(X[:5]).shape, (5,))
 
     def test_frozen_quantum_head_and_backprop_into_cnn(self):
-        reference = QuantumDeepClustering(10, epochs=0, random_state=1, progress=False).fit(X)
-        trained = QuantumDeepClustering(10, epochs=1, random_state=1, progress=False).fit(X)
-        layers = [
-            [m for m in model.model_.modules() if isinstance(m, ParallelQuantumLayer)][0]
-            for model in (reference, trained)
-        ]
+        kwargs = dict(random_state=1, head_warmup_steps=0, progress=False)
+        reference = QuantumDeepClustering(10, epochs=0, **kwargs).fit(X)
+        trained = QuantumDeepClustering(10, epochs=1, **kwargs).fit(X)
+        layers = [_quantum_layer(model) for model in (reference, trained)]
         self.assertAllClose(layers[0].weight, layers[1].weight)  # fixed during backprop
-        conv = [model.model_.features[0].weight for model in (reference, trained)]
+        conv = [model.model_.features[0].weight.detach() for model in (reference, trained)]
         self.assertGreater(float((conv[0] - conv[1]).abs().max()), 1e-4)  # CNN learned
-        free = QuantumDeepClustering(
-            10, epochs=1, random_state=1, freeze_head_during_backprop=False, progress=False
-        ).fit(X)
-        free_layer = [m for m in free.model_.modules() if isinstance(m, ParallelQuantumLayer)][0]
+        free = QuantumDeepClustering(10, epochs=1, freeze_head_during_backprop=False, **kwargs).fit(
+            X
+        )
+        free_layer = _quantum_layer(free)
         self.assertGreater(float((free_layer.weight - layers[0].weight).abs().max()), 1e-4)
+
+    def test_head_warmup_trains_quantum_weights_then_freezes_them(self):
+        snapshots = []
+
+        class Recorder(QuantumDeepClustering):
+            def _warm_up_head(self, model, *args, **kwargs):
+                before = _quantum_layer(model).weight.detach().clone()
+                conv = model.features[0].weight.detach().clone()
+                super()._warm_up_head(model, *args, **kwargs)
+                after = _quantum_layer(model).weight.detach().clone()
+                snapshots.append((before, after, conv, model.features[0].weight.detach().clone()))
+
+        model = Recorder(
+            10, epochs=1, head_warmup_steps=5, head_lr=0.05, random_state=2, progress=False
+        ).fit(X)
+        ((before, after, conv_before, conv_after),) = snapshots
+        self.assertGreater(float((after - before).abs().max()), 1e-3)  # warm-up trains them
+        self.assertTrue(torch.equal(conv_before, conv_after))  # the network is not trained
+        self.assertTrue(torch.equal(_quantum_layer(model.model_).weight.detach(), after))
+        with self.assertRaisesRegex(QDeepValueError, "head_warmup_steps"):
+            QuantumDeepClustering(10, head_warmup_steps=-1, progress=False).fit(X)
+        with self.assertRaisesRegex(QDeepValueError, "head_lr"):
+            QuantumDeepClustering(10, head_lr=0.0, progress=False).fit(X)
 
     def test_classical_baseline_same_budget(self):
         model = ClassicalDeepClustering(10, epochs=1, random_state=0, progress=False).fit(X, Y)
@@ -135,6 +161,11 @@ class TestDeepClustering(QDeepTestCase):
         matplotlib.use("Agg")
         ax = plot_deep_clustering({"quantum": model.history_}, metric="ari")
         self.assertEqual(len(ax.lines), 1)
+        ax = plot_deep_clustering({"seeds": [model.history_, model.history_]}, metric="nmi")
+        self.assertEqual(len(ax.lines), 1)  # the mean; the band is a collection
+        self.assertEqual(len(ax.collections), 1)
         with self.assertRaises(QDeepValueError):
             plot_deep_clustering({}, metric="acc")
+        with self.assertRaisesRegex(QDeepValueError, "no runs"):
+            plot_deep_clustering({"quantum": []})
         self.assertEqual(small_cnn(1, 12)(torch.zeros(2, 1, 28, 28)).shape, (2, 12))
