@@ -8,7 +8,7 @@
   ARI vs delta; the adiabatic assignment's success probability vs evolution time.
 * ``deep-clustering``: DeepCluster with q-means pseudo-labels and a quantum head against the
   classical pipeline (same CNN and budget) on sklearn digits and an MNIST subset; NMI/ARI per
-  epoch.
+  epoch, mean and std over seeds, paired differences.
 
 The paper is theoretical (no numbers to compare with); the JSON files hold our numbers.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
@@ -33,7 +34,14 @@ from ..clustering import (
     plot_deep_clustering,
 )
 from ..datasets import load_mnist
-from ._common import Comparison, ReproductionConfig, ReproductionResult, output_path, register
+from ._common import (
+    Comparison,
+    ReproductionConfig,
+    ReproductionResult,
+    mean_std,
+    output_path,
+    register,
+)
 
 PAPER = (
     "Quantum deep SVM and quantum deep clustering; q-means: Kerenidis et al. 2019, arXiv:1812.03584"
@@ -261,16 +269,62 @@ def _mnist_subset(config: ReproductionConfig, count: int) -> tuple[np.ndarray, n
     return x, np.asarray(y)
 
 
+#: Seeds of the full deep-clustering run per dataset (``--quick``: one).
+DEEP_CLUSTERING_SEEDS = {"digits": 5, "mnist": 3}
+
+#: Training budget shared by both deep-clustering pipelines.
+DEEP_CLUSTERING_BUDGET = {"lr": 1e-3, "head_lr": 1e-2, "head_warmup_steps": 50, "batch_size": 64}
+
+
+def _run_summary(runs: list[dict]) -> dict[str, float]:
+    """Mean and std over seeds of the final, last-three-epoch and best NMI/ARI and the time."""
+    out: dict[str, float] = {}
+    for metric in ("nmi", "ari"):
+        curves = [np.asarray(run[metric]) for run in runs]
+        for key, values in (
+            ("final", [c[-1] for c in curves]),
+            ("last3", [c[-3:].mean() for c in curves]),
+            ("best", [c.max() for c in curves]),
+        ):
+            out[f"{metric}_{key}_mean"], out[f"{metric}_{key}_std"] = mean_std(values)
+    out["seconds_mean"], out["seconds_std"] = mean_std([run["seconds"] for run in runs])
+    return out
+
+
+def _paired(quantum: list[dict], classical: list[dict]) -> dict[str, Any]:
+    """Quantum minus classical per seed (final and last-three NMI/ARI), with a paired t-test."""
+    from scipy.stats import ttest_rel
+
+    out: dict[str, Any] = {}
+    for metric in ("nmi", "ari"):
+        for key, pick in (("final", lambda c: c[-1]), ("last3", lambda c: np.mean(c[-3:]))):
+            q = np.array([pick(run[metric]) for run in quantum])
+            c = np.array([pick(run[metric]) for run in classical])
+            diff = q - c
+            row: dict[str, Any] = {"per_seed": diff, "mean": float(diff.mean())}
+            if len(diff) > 1:
+                row["std"] = float(diff.std(ddof=1))
+                row["t_test_p"] = float(ttest_rel(q, c).pvalue)
+                row["quantum_wins"] = int((diff > 0).sum())
+            out[f"{metric}_{key}"] = row
+    return out
+
+
 @register(
     "deep-clustering",
     "Quantum deep clustering (QMeans + quantum head) vs classical DeepCluster (KMeans + linear "
-    "head): NMI/ARI per epoch on digits and an MNIST subset",
+    "head): NMI/ARI per epoch on digits and an MNIST subset, several seeds",
     PAPER,
 )
 def deep_clustering(config: ReproductionConfig) -> ReproductionResult:
-    """Quantum and classical deep clustering with the same CNN and training budget."""
+    """Quantum and classical deep clustering with the same CNN and training budget, over seeds.
+
+    Each seed trains both pipelines from the same initial network (same ``random_state``); the
+    summary holds mean and standard deviation over the seeds of the final NMI/ARI, of their
+    mean over the last three epochs and of the best epoch, and the paired quantum-minus-classical
+    differences with a paired t-test.
+    """
     quick = config.quick
-    seed = config.seed
     digits = load_digits()
     n_digits = 300 if quick else len(digits.data)
     data = {"digits": (digits.images[:n_digits] / 16.0, digits.target[:n_digits])}
@@ -279,54 +333,84 @@ def deep_clustering(config: ReproductionConfig) -> ReproductionResult:
         data["mnist"] = mnist
     epochs = 2 if quick else 10
     result = ReproductionResult("deep-clustering")
-    details: dict = {"epochs": epochs}
+    details: dict = {"epochs": epochs, "budget": DEEP_CLUSTERING_BUDGET}
+    pipelines = (("quantum", QuantumDeepClustering), ("classical", ClassicalDeepClustering))
     for name, (x, y) in data.items():
-        histories = {}
-        for label, cls in (
-            ("quantum", QuantumDeepClustering),
-            ("classical", ClassicalDeepClustering),
-        ):
-            checkpoint = (
-                None if quick else os.path.join(config.output, f"deep-clustering-{name}-{label}.pt")
-            )
-            began = time.perf_counter()
-            model = cls(
-                10,
-                epochs=epochs,
-                lr=1e-3,
-                random_state=seed,
-                checkpoint=checkpoint,
-                progress=config.progress,
-            ).fit(x, y)
-            histories[label] = model.history_
-            details[f"{name}/{label}"] = {
-                **model.history_.to_dict(),
-                "n_samples": len(x),
-                "seconds": time.perf_counter() - began,
-            }
-            if config.progress:
-                print(
-                    f"deep-clustering {name} {label}: NMI {np.round(model.history_.nmi, 3)}",
-                    flush=True,
+        count = 1 if quick else DEEP_CLUSTERING_SEEDS[name]
+        seeds = [config.seed + i for i in range(count)]
+        runs: dict[str, list[dict]] = {label: [] for label, _ in pipelines}
+        histories: dict[str, list] = {label: [] for label, _ in pipelines}
+        for seed in seeds:
+            for label, cls in pipelines:
+                checkpoint = (
+                    None
+                    if quick
+                    else os.path.join(config.output, f"deep-clustering-{name}-{label}-{seed}.pt")
                 )
-            result.comparisons.append(
-                Comparison(f"{name} NMI {label} (final)", model.history_.nmi[-1], unit="")
+                began = time.perf_counter()
+                model = cls(
+                    10,
+                    epochs=epochs,
+                    random_state=seed,
+                    checkpoint=checkpoint,
+                    progress=config.progress,
+                    **DEEP_CLUSTERING_BUDGET,
+                ).fit(x, y)
+                histories[label].append(model.history_)
+                runs[label].append(
+                    {
+                        "seed": seed,
+                        **model.history_.to_dict(),
+                        "seconds": time.perf_counter() - began,
+                    }
+                )
+                if config.progress:
+                    print(
+                        f"deep-clustering {name} {label} seed {seed}: NMI "
+                        f"{np.round(model.history_.nmi, 3)}",
+                        flush=True,
+                    )
+        summaries = {label: _run_summary(runs[label]) for label, _ in pipelines}
+        paired = _paired(runs["quantum"], runs["classical"])
+        details[name] = {
+            "n_samples": len(x),
+            "seeds": seeds,
+            "runs": runs,
+            "summary": summaries,
+            "quantum_minus_classical": paired,
+        }
+        tag = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+        for key, text in (("nmi_final", "NMI"), ("ari_final", "ARI"), ("nmi_last3", "NMI")):
+            suffix = "final" if key.endswith("final") else "mean of the last 3 epochs"
+            for label, _ in pipelines:
+                summary = summaries[label]
+                result.comparisons.append(
+                    Comparison(
+                        f"{name} {text} {label} ({suffix}, {tag})",
+                        summary[f"{key}_mean"],
+                        ours_std=summary[f"{key}_std"] if len(seeds) > 1 else None,
+                        unit="",
+                    )
+                )
+        diff = paired["nmi_final"]
+        result.comparisons.append(
+            Comparison(
+                f"{name} NMI quantum - classical (final, paired"
+                + (f", t-test p = {diff['t_test_p']:.2f})" if "t_test_p" in diff else ")"),
+                diff["mean"],
+                ours_std=diff.get("std"),
+                unit="",
             )
-            result.comparisons.append(
-                Comparison(f"{name} ARI {label} (final)", model.history_.ari[-1], unit="")
-            )
+        )
         plt, path = _figure(output_path(config, f"deep_clustering_{name}_nmi.png"))
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
         plot_deep_clustering(histories, "nmi", ax=axes[0])
         plot_deep_clustering(histories, "ari", ax=axes[1])
-        axes[0].set_title(f"{name}: NMI vs epoch")
-        axes[1].set_title(f"{name}: ARI vs epoch")
+        axes[0].set_title(f"{name}: NMI vs epoch ({tag}, mean ± std)")
+        axes[1].set_title(f"{name}: ARI vs epoch ({tag}, mean ± std)")
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
         result.figures.append(path)
-        details[f"{name}/quantum_nmi_minus_classical"] = (
-            histories["quantum"].nmi[-1] - histories["classical"].nmi[-1]
-        )
     result.details = details
     return result

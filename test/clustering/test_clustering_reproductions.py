@@ -9,6 +9,8 @@ import json
 import os
 import tempfile
 
+import numpy as np
+
 from qiskit_qdeep.reproductions import REGISTRY, ReproductionConfig, run_reproduction
 from test import SHARED_DATA, QDeepTestCase
 
@@ -56,6 +58,13 @@ class TestClusteringReproductions(QDeepTestCase):
     def test_deep_clustering_quick(self):
         result, data = self._run("deep-clustering")
         self.assertGreaterEqual(len(result.figures), 1)
-        digits = data["details"]["digits/quantum"]
-        self.assertEqual(len(digits["nmi"]), data["details"]["epochs"] + 1)
-        self.assertGreater(digits["nmi"][-1], 0.4)
+        digits = data["details"]["digits"]
+        (run,) = digits["runs"]["quantum"]  # one seed in the quick run
+        self.assertEqual(len(run["nmi"]), data["details"]["epochs"] + 1)
+        self.assertGreater(run["nmi"][-1], 0.4)
+        summary = digits["summary"]["quantum"]
+        self.assertAlmostEqual(summary["nmi_final_mean"], run["nmi"][-1])
+        self.assertAlmostEqual(summary["nmi_last3_mean"], float(np.mean(run["nmi"][-3:])))
+        paired = digits["quantum_minus_classical"]["nmi_final"]
+        classical = digits["runs"]["classical"][0]["nmi"][-1]
+        self.assertAlmostEqual(paired["mean"], run["nmi"][-1] - classical)
