@@ -5,7 +5,8 @@
 
 .. currentmodule:: qiskit_qdeep.linear_solvers
 
-Qiskit removed its HHL implementation; qiskit-qdeep keeps one, built on V2 samplers and the
+Qiskit removed its HHL implementation; qiskit-qdeep keeps one, built on V2 samplers (solution
+amplitudes and signs), V2 estimators (observables of the solution, success probability) and the
 circuit blocks of :mod:`qiskit_qdeep.circuit.library` (signed eigenvalue clock, Hermitian
 dilation of non-Hermitian matrices, padding to a power-of-two size).
 

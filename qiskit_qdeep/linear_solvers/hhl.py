@@ -13,14 +13,21 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.passmanager import BasePassManager
-from qiskit.primitives import BaseSamplerV2
-from qiskit.quantum_info import Statevector
+from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
+from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from .._validation import check_shots
 from ..circuit.library.hhl import EVOLUTIONS, hhl_circuit, to_standard_gates
 from ..exceptions import QDeepValueError, QubitLimitError
-from ..primitives import SamplerRunner
-from ..primitives.resolution import check_pass_manager, resolve_sampler
+from ..primitives import EstimatorRunner, SamplerRunner
+from ..primitives.resolution import check_pass_manager, resolve_estimator, resolve_sampler
+from ._observables import (
+    EmbeddedObservable,
+    block_projector,
+    embed_observables,
+    expectation,
+    post_selection_projector,
+)
 
 __all__ = ["HHL", "HHLResult", "HHL_MAX_QUBITS"]
 
@@ -41,15 +48,19 @@ class HHLResult:
 
     state: QuantumCircuit
     """The HHL circuit (no measurements) whose post-selected ``b`` register holds the solution."""
-    solution: np.ndarray
+    solution: np.ndarray | None
     r"""Estimated normalised solution :math:`x / \|x\|` of the original system (its length;
-    real for real systems)."""
+    real for real systems). ``None`` on the estimator-only path (an estimator returns
+    expectation values, not amplitudes: give a sampler as well to get them)."""
     euclidean_norm: float
-    r"""Estimated :math:`\|x\| = \sqrt{p_\mathrm{success}}\, \|b\| / C`."""
+    r"""Estimated :math:`\|x\| = \sqrt{p_\mathrm{success}}\, \|b\| / C` (times the weight of
+    the original system's components, which is ``1`` up to phase-estimation errors)."""
     success_probability: float
-    """Probability of the post-selection ``flag = 1``, ``clock = 0``."""
+    """Probability of the post-selection ``flag = 1``, ``clock = 0`` (from the estimator when
+    there is one)."""
     method: str
-    """``"exact simulation"`` (statevector of :attr:`state`) or ``"sampled"`` (sampler)."""
+    """``"exact simulation"`` (statevector of :attr:`state`), ``"sampled"`` (sampler),
+    ``"estimated"`` (estimator) or ``"sampled and estimated"`` (both)."""
     num_qubits: int
     """Qubits of :attr:`state`: ``n_b + n_clock + 1``."""
     num_clock_qubits: int
@@ -65,13 +76,23 @@ class HHLResult:
     gate_counts: dict[str, int] = field(default_factory=dict)
     """Gate counts of :attr:`state` in standard gates."""
     num_jobs: int = 0
-    """Primitive jobs submitted (``0`` for exact simulation, ``1`` when sampled)."""
+    """Primitive jobs submitted, retries included: ``0`` for exact simulation, one sampler job
+    and/or one estimator job otherwise."""
     shots: int | None = None
     """Shots per binding of the sampled path (``None``: the sampler's default or exact)."""
+    observables: np.ndarray | None = None
+    r"""Expectation values :math:`\langle x|O_k|x\rangle / \langle x|x\rangle` of the
+    observables given to :meth:`HHL.solve`, shape ``(num_observables,)`` (``None`` when none
+    were given): measured by the estimator, or evaluated on :attr:`solution` without one."""
 
     @property
-    def vector(self) -> np.ndarray:
-        r"""The estimated (unnormalised) solution :math:`x` = ``euclidean_norm * solution``."""
+    def vector(self) -> np.ndarray | None:
+        r"""The estimated (unnormalised) solution :math:`x` = ``euclidean_norm * solution``.
+
+        ``None`` when :attr:`solution` is ``None``.
+        """
+        if self.solution is None:
+            return None
         return self.euclidean_norm * self.solution
 
     def fidelity(self, exact: np.ndarray) -> float:
@@ -84,8 +105,14 @@ class HHLResult:
             The fidelity in ``[0, 1]``.
 
         Raises:
-            QDeepValueError: For a reference of the wrong shape or zero norm.
+            QDeepValueError: For a reference of the wrong shape or zero norm, or a result without
+                :attr:`solution` (estimator only).
         """
+        if self.solution is None:
+            raise QDeepValueError(
+                "This result has no solution amplitudes (estimator-only HHL); solve with a "
+                "sampler (or exact simulation) to compare solutions."
+            )
         exact = np.asarray(exact)
         if exact.shape != self.solution.shape:
             raise QDeepValueError(
@@ -146,14 +173,36 @@ class HHL:
     :func:`numpy.linalg.eigvalsh` (as Qiskit's former HHL did for dense matrices), or given as
     ``eigenvalue_bounds``.
 
-    **Exact simulation or sampling.** With ``sampler=None`` and ``shots=None`` the solution is
-    read from the statevector amplitudes of the post-selected branch of :attr:`HHLResult.state`
-    (*exact simulation*, no primitive job). Otherwise one sampler job runs the circuit with a
-    *phase-reference* qubit (see :func:`~qiskit_qdeep.circuit.library.hhl_circuit`) and two or
-    three parameter bindings: the magnitudes :math:`|x_i|` and :math:`p` come from the
-    computational-basis counts, the signs (real systems) or phases (complex systems) from the
-    interference of each post-selected amplitude with a known reference branch measured in a
-    rotated basis. Nothing is solved classically.
+    **Exact simulation, sampler, estimator.** Three ways to read the post-selected state:
+
+    * *exact simulation* (``sampler``, ``estimator``, ``shots`` and ``precision`` all ``None``):
+      the solution is read from the statevector amplitudes of the post-selected branch of
+      :attr:`HHLResult.state`, no primitive job;
+    * *sampler* (``sampler`` or ``shots`` given; ``sampler=None`` with ``shots`` means a seeded
+      local sampler): one sampler job runs the circuit with a *phase-reference* qubit (see
+      :func:`~qiskit_qdeep.circuit.library.hhl_circuit`) and two or three parameter bindings:
+      the magnitudes :math:`|x_i|` and :math:`p` come from the computational-basis counts, the
+      signs (real systems) or phases (complex systems) from the interference of each
+      post-selected amplitude with a known reference branch measured in a rotated basis;
+    * *estimator* (``estimator`` or ``precision`` given; ``estimator=None`` with ``precision``
+      means a seeded local estimator): one estimator job, a single PUB of
+      :attr:`HHLResult.state` (no measurements) with the observables broadcast, measures the
+      post-selection projector
+      :math:`\Pi = |1\rangle\langle 1|_\mathrm{flag} \otimes |0\rangle\langle 0|_\mathrm{clock}`
+      (the product of :math:`(I - Z)/2` on the flag and :math:`(I + Z)/2` on each clock qubit,
+      :math:`2^{n_c + 1}` Z-strings) and :math:`\Pi \otimes \tilde O_k` for every observable
+      of :meth:`solve`. Then :math:`p = \langle\Pi\rangle` and
+      :math:`\langle O_k\rangle = \langle \Pi \otimes \tilde O_k\rangle /
+      \langle \Pi \otimes P_x \rangle`, where :math:`P_x` projects onto the components of
+      the original system (:math:`P_x = I` unless the system was padded or dilated; it is then
+      one more observable of the same job). An estimator gives no amplitudes:
+      :attr:`HHLResult.solution` is ``None`` on the estimator-only path.
+
+    With **both** a sampler and an estimator, the sampler job gives the solution amplitudes and
+    signs (:attr:`HHLResult.solution`), the estimator job the observables, the success
+    probability and hence :attr:`HHLResult.euclidean_norm` (two jobs). Without an estimator the
+    observables are evaluated on :attr:`HHLResult.solution` (exact on the exact path). Nothing is
+    solved classically.
 
     **Qubits.** ``n_b + n_c + 1`` with :math:`n_b = \lceil\log_2 N\rceil` (``N`` doubled for a
     non-Hermitian matrix), one more on the sampled path; at most :data:`HHL_MAX_QUBITS` (16).
@@ -172,6 +221,12 @@ class HHL:
         result.solution          # ~ [0.949, 0.316] = [9/8, 3/8] / |[9/8, 3/8]|
         result.euclidean_norm    # ~ 1.186
 
+        # <Z> of the normalised solution, measured with one estimator job
+        from qiskit.primitives import StatevectorEstimator
+
+        hhl = HHL(estimator=StatevectorEstimator())
+        hhl.solve(matrix, np.array([1.0, 0.0]), observables="Z").observables  # ~ [0.8]
+
     Args:
         num_clock_qubits: Clock size :math:`n_c`; default from :math:`\kappa` and ``resolution``.
         evolution: ``"exact"`` (controlled :math:`e^{iAt 2^j}` as unitary gates), ``"trotter"``
@@ -182,10 +237,23 @@ class HHL:
         eigenvalue_bounds: ``(lambda_min, lambda_max)`` bounds on the eigenvalue magnitudes of
             the Hermitian (dilated) matrix; default computed.
         resolution: Clock steps for :math:`\lambda_\min` in the automatic clock size.
-        sampler: A V2 sampler; ``None`` with ``shots=None`` means exact simulation.
-        pass_manager: Transpiles the sampled template once (needed for hardware backends).
+        sampler: A V2 sampler for the solution amplitudes; ``None`` with ``shots=None`` means
+            no sampler job.
+        estimator: A V2 estimator for the observables and the success probability; ``None``
+            with ``precision=None`` means no estimator job.
+        pass_manager: Transpiles the sampler's and the estimator's circuit once each (needed
+            for hardware backends); the estimator's observables are laid out with its layout.
         shots: Shots per binding on the sampled path.
-        seed: Seed of the default sampler (sampled path with ``sampler=None``).
+        precision: Target precision of each expectation value of the estimator job; ``None``
+            uses the estimator's default.
+        seed: Seed of the default sampler / estimator (``shots`` or ``precision`` without a
+            primitive).
+
+    Raises:
+        QDeepValueError: For a bad clock size, evolution, time, step count, eigenvalue bounds,
+            resolution, shots or precision.
+        QDeepTypeError: For a sampler or estimator that is not a V2 primitive (V1 primitives
+            included) or a bad pass manager.
 
     References:
         A. W. Harrow, A. Hassidim and S. Lloyd, "Quantum algorithm for linear systems of
@@ -203,8 +271,10 @@ class HHL:
         eigenvalue_bounds: tuple[float, float] | None = None,
         resolution: float = 8.0,
         sampler: BaseSamplerV2 | None = None,
+        estimator: BaseEstimatorV2 | None = None,
         pass_manager: BasePassManager | None = None,
         shots: int | None = None,
+        precision: float | None = None,
         seed: int | np.random.Generator | None = None,
     ) -> None:
         if num_clock_qubits is not None:
@@ -238,6 +308,14 @@ class HHL:
             eigenvalue_bounds = bounds
         if not (np.isfinite(resolution) and resolution > 0):
             raise QDeepValueError(f"resolution must be > 0, got {resolution!r}.")
+        if precision is not None and (
+            isinstance(precision, bool)
+            or not isinstance(precision, (int, float, np.integer, np.floating))
+            or not (np.isfinite(precision) and precision >= 0)
+        ):
+            raise QDeepValueError(
+                f"precision must be a finite number >= 0 or None, got {precision!r}."
+            )
         self.num_clock_qubits = None if num_clock_qubits is None else int(num_clock_qubits)
         self.evolution = evolution
         self.evolution_time = None if evolution_time is None else float(evolution_time)
@@ -245,14 +323,26 @@ class HHL:
         self.eigenvalue_bounds = eigenvalue_bounds
         self.resolution = float(resolution)
         self.sampler = None if sampler is None else resolve_sampler(sampler)
+        self.estimator = None if estimator is None else resolve_estimator(estimator)
         self.pass_manager = check_pass_manager(pass_manager)
         self.shots = check_shots(shots)
+        self.precision = None if precision is None else float(precision)
         self.seed = seed
 
     @property
     def exact(self) -> bool:
-        """Whether :meth:`solve` uses exact simulation (no sampler and no shots)."""
-        return self.sampler is None and self.shots is None
+        """Whether :meth:`solve` uses exact simulation (no primitive, shots or precision)."""
+        return not (self._samples or self._estimates)
+
+    @property
+    def _samples(self) -> bool:
+        """Whether :meth:`solve` runs a sampler job (solution amplitudes)."""
+        return self.sampler is not None or self.shots is not None
+
+    @property
+    def _estimates(self) -> bool:
+        """Whether :meth:`solve` runs an estimator job (observables, success probability)."""
+        return self.estimator is not None or self.precision is not None
 
     # ------------------------------------------------------------------------------------------
     # Problem preparation
@@ -299,7 +389,7 @@ class HHL:
         dim = len(rhs)
         padded = max(2, 1 << (dim - 1).bit_length())
         n_b = padded.bit_length() - 1
-        extra = 0 if self.exact else 1
+        extra = 1 if self._samples else 0
         available = HHL_MAX_QUBITS - n_b - 1 - extra
         reference = " + 1 (phase reference)" if extra else ""
         if self.num_clock_qubits is not None and self.num_clock_qubits > available:
@@ -392,59 +482,100 @@ class HHL:
     # Solving
     # ------------------------------------------------------------------------------------------
 
-    def solve(self, matrix: Any, vector: Any) -> HHLResult:
+    def solve(self, matrix: Any, vector: Any, observables: Any = None) -> HHLResult:
         r"""Solves :math:`A x = b` with HHL.
+
+        **Observables.** Each observable :math:`O` acts on the solution :math:`x` of the
+        original ``N x N`` system, and :attr:`HHLResult.observables` holds
+        :math:`\langle x|O|x\rangle / \langle x|x\rangle`. Give it as a Hermitian ``(N, N)``
+        array (or :class:`~qiskit.quantum_info.Operator`; a nested list of numbers is one
+        matrix), or as a ``SparsePauliOp``, ``Pauli`` or Pauli label on
+        :math:`m = \max(1, \lceil\log_2 N\rceil)` qubits in Qiskit's order (qubit 0 is the
+        least significant bit of the component index, so ``"Z"`` on a 2x2 system is
+        :math:`\mathrm{diag}(1, -1)`). For ``N < 2**m`` a Pauli observable stands for the
+        leading ``N x N`` block of its matrix (rows and columns beyond ``N`` are dropped).
+
+        On the circuit, :math:`O` is placed on the ``b`` register as :math:`\tilde O`: the
+        block of the components that hold :math:`x` (the first ``N``; the second ``N`` of the
+        Hermitian dilation of a non-Hermitian matrix), zero everywhere else. So the padding
+        block and the first half of a dilation never contribute, and the normalisation uses
+        the weight of the same components. The estimator measures :math:`\Pi \otimes \tilde O`
+        as a Pauli sum: :math:`2^{n_c + 1}` times the Pauli terms of :math:`\tilde O` (a matrix
+        observable has up to :math:`4^{n_b}`).
 
         Args:
             matrix: Square (real or complex) matrix ``(N, N)``, invertible.
             vector: Right-hand side ``(N,)``, non-zero.
+            observables: One observable or a list of them (see above); ``None`` for none.
 
         Returns:
             The :class:`HHLResult`.
 
         Raises:
             QDeepValueError: For a non-square, non-finite or singular matrix, a mismatched,
-                non-finite or zero vector.
+                non-finite or zero vector, an observable of the wrong size, with NaN/inf
+                entries or not Hermitian, or a post-selection that was never observed.
+            QDeepTypeError: For an observable of an unsupported type.
             QubitLimitError: If the circuit needs more than :data:`HHL_MAX_QUBITS` qubits.
+            PrimitiveJobError: If a primitive job keeps failing after its retries.
         """
         problem = self._prepare(matrix, vector)
-        state = self._circuit(problem, False)
-        standard = to_standard_gates(state)
         n_b = len(problem.rhs).bit_length() - 1
         n_c = problem.num_clock_qubits
         dim = len(problem.rhs)
+        embedded = None
+        if observables is not None:
+            embedded = embed_observables(
+                observables, size=problem.size, start=problem.start, num_qubits=n_b
+            )
+        state = self._circuit(problem, False)
+        standard = to_standard_gates(state)
         num_jobs = 0
-        if self.exact:
+        post = None
+        probability = 0.0
+        if self._samples:
+            post, probability, num_jobs = self._sampled(problem)
+        elif self.exact:
             amplitudes = Statevector(state).data
             post = amplitudes[(1 << (n_b + n_c)) + np.arange(dim)]
             probability = float(np.vdot(post, post).real)
-            method = "exact simulation"
-        else:
-            post, probability, num_jobs = self._sampled(problem)
-            method = "sampled"
-        if probability <= 0 or not np.any(post):
+        if post is not None and (probability <= 0 or not np.any(post)):
             raise QDeepValueError(
                 "The post-selection flag = 1, clock = 0 was never observed; increase shots "
                 "or the number of clock qubits."
             )
-        post = post / np.linalg.norm(post)
-        part = post[problem.start : problem.start + problem.size]
-        weight = float(np.linalg.norm(part))
-        if weight == 0:
-            raise QDeepValueError(
-                "The estimated solution has no weight on the original system's components."
-            )
-        solution = part / weight
-        if problem.real:
-            solution = np.real(solution)
-            solution = solution / np.linalg.norm(solution)
+        solution = None
+        weight = 1.0
+        if post is not None:
+            post = post / np.linalg.norm(post)
+            part = post[problem.start : problem.start + problem.size]
+            weight = float(np.linalg.norm(part))
+            if weight == 0:
+                raise QDeepValueError(
+                    "The estimated solution has no weight on the original system's components."
+                )
+            solution = part / weight
+            if problem.real:
+                solution = np.real(solution)
+                solution = solution / np.linalg.norm(solution)
+        values = None
+        if self._estimates:
+            probability, weight, values, jobs = self._estimated(problem, standard, embedded or [])
+            num_jobs += jobs
+        elif embedded is not None:
+            values = np.array([expectation(obs.block, solution) for obs in embedded])
         norm = math.sqrt(probability) * float(np.linalg.norm(problem.rhs)) / problem.constant
+        methods = [
+            name
+            for name, used in (("sampled", self._samples), ("estimated", self._estimates))
+            if used
+        ]
         return HHLResult(
             state=state,
             solution=solution,
             euclidean_norm=norm * weight,
             success_probability=probability,
-            method=method,
+            method=" and ".join(methods) or "exact simulation",
             num_qubits=state.num_qubits,
             num_clock_qubits=n_c,
             evolution_time=problem.evolution_time,
@@ -454,7 +585,51 @@ class HHL:
             gate_counts=dict(standard.count_ops()),
             num_jobs=num_jobs,
             shots=self.shots,
+            observables=values,
         )
+
+    def _estimated(
+        self, problem: _Problem, circuit: QuantumCircuit, embedded: list[EmbeddedObservable]
+    ) -> tuple[float, float, np.ndarray | None, int]:
+        r"""Success probability, solution weight and observables from one estimator job.
+
+        The job measures :math:`\Pi`, :math:`\Pi \otimes P_x` (only for padded or dilated
+        systems) and :math:`\Pi \otimes \tilde O_k` on ``circuit`` (one PUB).
+
+        Returns:
+            ``(p, weight, values, num_jobs)`` with ``weight`` the norm of the original
+            components of the normalised post-selected state and ``values`` ``None`` when no
+            observable was given.
+        """
+        n_b = len(problem.rhs).bit_length() - 1
+        projector = post_selection_projector(problem.num_clock_qubits)
+        operators = [projector.tensor(SparsePauliOp("I" * n_b))]
+        padded = problem.start != 0 or problem.size != len(problem.rhs)
+        if padded:
+            operators.append(projector.tensor(block_projector(problem.start, problem.size, n_b)))
+        operators.extend(projector.tensor(obs.register) for obs in embedded)
+        runner = EstimatorRunner(
+            circuit,
+            operators,
+            parameters=[],
+            estimator=self.estimator,
+            pass_manager=self.pass_manager,
+            precision=self.precision,
+            seed=self.seed,
+        )
+        evs = runner.run(np.zeros((0,)))
+        probability = float(evs[0])
+        block = float(evs[1]) if padded else probability
+        if probability <= 0 or block <= 0:
+            raise QDeepValueError(
+                "The estimated probability of the post-selection flag = 1, clock = 0 "
+                f"({probability:.3g}; {block:.3g} on the original system's components) is not "
+                "positive; use a smaller precision (more shots) or more clock qubits."
+            )
+        values = None
+        if embedded:
+            values = np.asarray(evs[2 if padded else 1 :], dtype=float) / block
+        return probability, math.sqrt(min(block / probability, 1.0)), values, runner.num_jobs
 
     def _sampled(self, problem: _Problem) -> tuple[np.ndarray, float, int]:
         """Post-selected amplitudes from one sampler job (magnitudes + reference interference)."""

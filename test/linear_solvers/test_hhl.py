@@ -1,19 +1,27 @@
 # This code is part of qiskit-qdeep.
 #
 # Licensed under the Apache License, Version 2.0.
-"""HHL: circuit blocks, exact simulation, sampled path (signs/phases), dilation, padding, errors."""
+"""HHL: circuit blocks, exact simulation, sampled path (signs/phases), estimator path
+(observables, success probability), dilation, padding, errors."""
 
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import scipy.linalg
 from ddt import data, ddt, unpack
 from qiskit.circuit import ParameterVector
 from qiskit.circuit.library import UCRYGate
-from qiskit.primitives import BaseSamplerV2
-from qiskit.quantum_info import Operator, Statevector
+from qiskit.primitives import (
+    BaseEstimatorV2,
+    BaseSamplerV2,
+    StatevectorEstimator,
+    StatevectorSampler,
+)
+from qiskit.quantum_info import Operator, SparsePauliOp, Statevector
+from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
 from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 
 from qiskit_qdeep.circuit.library.hhl import (
@@ -35,6 +43,9 @@ from test import QDeepTestCase
 TEXTBOOK_A = np.array([[1.0, -1.0 / 3.0], [-1.0 / 3.0, 1.0]])
 TEXTBOOK_B = np.array([1.0, 0.0])
 TEXTBOOK_X = np.array([9.0 / 8.0, 3.0 / 8.0])
+#: <Z> and <X> of the normalised textbook solution [9, 3] / sqrt(90): (81 - 9) / 90, 2 * 27 / 90.
+TEXTBOOK_Z = 0.8
+TEXTBOOK_X_PAULI = 0.6
 
 
 def random_hermitian(rng, size, complex_=False, low=1.0, high=3.0):
@@ -58,6 +69,38 @@ class CountingSampler(BaseSamplerV2):
     def run(self, pubs, *, shots=None):
         self.calls += 1
         return self.inner.run(pubs, shots=shots)
+
+
+class CountingEstimator(BaseEstimatorV2):
+    """Wraps a V2 estimator and records its ``run`` calls (numbers of PUBs)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = []
+
+    def run(self, pubs, *, precision=None):
+        pubs = list(pubs)
+        self.calls.append(len(pubs))
+        return self.inner.run(pubs, precision=precision)
+
+
+def random_observable(rng, size, complex_=False):
+    """A random Hermitian ``(size, size)`` matrix."""
+    m = rng.normal(size=(size, size))
+    if complex_:
+        m = m + 1j * rng.normal(size=(size, size))
+    return (m + m.conj().T) / 2
+
+
+def random_pauli_observable(rng, num_qubits, num_terms=3):
+    """A random real combination of Pauli strings (Hermitian)."""
+    labels = ["".join(rng.choice(list("IXYZ"), size=num_qubits)) for _ in range(num_terms)]
+    return SparsePauliOp(labels, rng.normal(size=num_terms))
+
+
+def normalised_expectation(matrix, x):
+    """<x|O|x> / <x|x>."""
+    return float(np.real(np.vdot(x, matrix @ x)) / np.vdot(x, x).real)
 
 
 class TestHHLBlocks(QDeepTestCase):
@@ -326,6 +369,173 @@ class TestHHLSampled(QDeepTestCase):
         self.assertGreaterEqual(result.fidelity(x), 0.9)
 
 
+@ddt
+class TestHHLObservables(QDeepTestCase):
+    """Observables of the solution: exact path, estimator path (one job), sampler + estimator."""
+
+    def test_textbook_exact_and_statevector_estimator(self):
+        observables = ["Z", SparsePauliOp("X"), np.diag([1.0, -1.0])]
+        expected = [TEXTBOOK_Z, TEXTBOOK_X_PAULI, TEXTBOOK_Z]
+        exact = HHL().solve(TEXTBOOK_A, TEXTBOOK_B, observables=observables)
+        self.assertEqual(exact.num_jobs, 0)
+        self.assertEqual(exact.observables.shape, (3,))
+        self.assertAllClose(exact.observables, expected, atol=1e-3)
+        estimator = CountingEstimator(StatevectorEstimator())
+        result = HHL(estimator=estimator).solve(TEXTBOOK_A, TEXTBOOK_B, observables=observables)
+        self.assertEqual(estimator.calls, [1])  # one job, one PUB
+        self.assertEqual(result.num_jobs, 1)
+        self.assertEqual(result.method, "estimated")
+        self.assertAllClose(result.observables, expected, atol=1e-3)
+        self.assertAllClose(result.observables, exact.observables, atol=1e-10)
+        self.assertAlmostEqual(result.success_probability, exact.success_probability, places=10)
+        self.assertAlmostEqual(result.euclidean_norm, exact.euclidean_norm, places=10)
+        self.assertAlmostEqual(result.euclidean_norm, np.linalg.norm(TEXTBOOK_X), delta=0.02)
+        # an estimator gives no amplitudes
+        self.assertIsNone(result.solution)
+        self.assertIsNone(result.vector)
+        with self.assertRaisesRegex(QDeepValueError, "no solution amplitudes"):
+            result.fidelity(TEXTBOOK_X)
+        # a single observable still gives an array; no observables: p and the norm only
+        single = HHL(estimator=StatevectorEstimator()).solve(TEXTBOOK_A, TEXTBOOK_B, "Z")
+        self.assertEqual(single.observables.shape, (1,))
+        bare = HHL(estimator=StatevectorEstimator()).solve(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertIsNone(bare.observables)
+        self.assertEqual(bare.num_jobs, 1)
+        self.assertAlmostEqual(bare.success_probability, exact.success_probability, places=10)
+        self.assertAlmostEqual(bare.euclidean_norm, exact.euclidean_norm, places=10)
+        self.assertIsNone(HHL().solve(TEXTBOOK_A, TEXTBOOK_B).observables)
+
+    def test_textbook_aer_estimator(self):
+        estimator = AerEstimatorV2(options={"run_options": {"seed_simulator": 7}})
+        hhl = HHL(estimator=estimator, precision=0.005)
+        result = hhl.solve(TEXTBOOK_A, TEXTBOOK_B, observables=["Z", "X"])
+        self.assertEqual(result.num_jobs, 1)
+        self.assertAllClose(result.observables, [TEXTBOOK_Z, TEXTBOOK_X_PAULI], atol=0.05)
+        self.assertAlmostEqual(result.success_probability, 0.625, delta=0.02)
+        self.assertAlmostEqual(result.euclidean_norm, np.linalg.norm(TEXTBOOK_X), delta=0.05)
+        again = HHL(estimator=estimator, precision=0.005).solve(
+            TEXTBOOK_A, TEXTBOOK_B, observables=["Z", "X"]
+        )
+        self.assertAllClose(again.observables, result.observables, atol=0)  # seeded
+
+    def test_default_estimator_with_precision(self):
+        first = HHL(precision=0.005, seed=3).solve(TEXTBOOK_A, TEXTBOOK_B, observables="Z")
+        second = HHL(precision=0.005, seed=3).solve(TEXTBOOK_A, TEXTBOOK_B, observables="Z")
+        self.assertEqual(first.method, "estimated")
+        self.assertEqual(first.num_jobs, 1)
+        self.assertAllClose(first.observables, second.observables, atol=0)  # seeded
+        self.assertAlmostEqual(first.observables[0], TEXTBOOK_Z, delta=0.05)
+
+    @data(
+        (4, False, True, 21),  # real Hermitian, indefinite
+        (4, True, True, 23),  # complex Hermitian
+        (3, False, True, 22),  # padded to 4 with the identity block
+        (2, False, False, 24),  # Hermitian dilation
+        (3, True, False, 25),  # dilation of a complex 3x3, padded 6 -> 8
+    )
+    @unpack
+    def test_random_systems(self, size, complex_, hermitian, seed):
+        rng = np.random.default_rng(seed)
+        if hermitian:
+            a = random_hermitian(rng, size, complex_)
+        else:
+            a = rng.normal(size=(size, size)) + 3 * np.eye(size)
+            if complex_:
+                a = a + 1j * rng.normal(size=(size, size))
+        b = rng.normal(size=size)
+        x = np.linalg.solve(a, b)
+        num_qubits = max(1, (size - 1).bit_length())
+        matrices = [random_observable(rng, size, complex_) for _ in range(3)]
+        pauli = random_pauli_observable(rng, num_qubits)
+        observables = [*matrices, pauli]
+        blocks = [*matrices, pauli.to_matrix()[:size, :size]]  # leading N x N block
+        reference = [normalised_expectation(m, x) for m in blocks]
+        exact = HHL().solve(a, b, observables=observables)
+        scale = max(np.linalg.norm(m, 2) for m in blocks)
+        self.assertAllClose(exact.observables, reference, atol=0.03 * scale)
+        # exact path = amplitudes of the original components; estimator = Pi (x) O~ on the
+        # circuit: equal only if the embedding of O and the normalisation match
+        result = HHL(estimator=StatevectorEstimator()).solve(a, b, observables=observables)
+        self.assertEqual(result.num_jobs, 1)
+        self.assertAllClose(result.observables, exact.observables, atol=1e-9)
+        self.assertAlmostEqual(result.success_probability, exact.success_probability, places=10)
+        self.assertAlmostEqual(result.euclidean_norm, exact.euclidean_norm, places=9)
+
+    def test_padding_does_not_contribute_under_noise(self):
+        from qiskit_aer.noise import NoiseModel, depolarizing_error
+
+        rng = np.random.default_rng(22)
+        a = random_hermitian(rng, 3)  # padded to 4: the noise leaks weight into component 3
+        b = rng.normal(size=3)
+        noise = NoiseModel()
+        noise.add_all_qubit_quantum_error(depolarizing_error(0.01, 2), ["cx"])
+        noise.add_all_qubit_quantum_error(depolarizing_error(0.002, 1), ["ry", "h", "p"])
+        estimator = AerEstimatorV2(
+            options={"backend_options": {"noise_model": noise, "method": "density_matrix"}}
+        )
+        hhl = HHL(num_clock_qubits=3, estimator=estimator)
+        result = hhl.solve(a, b, observables=[np.eye(3), "ZZ"])
+        # the identity of the original system: exactly 1 whatever leaked into the padding
+        self.assertAlmostEqual(result.observables[0], 1.0, places=12)
+        weight = result.euclidean_norm / (
+            np.sqrt(result.success_probability) * np.linalg.norm(b) / result.constant
+        )
+        self.assertLess(weight, 0.999)  # the leak is real (and left out of the norm)
+        self.assertGreater(weight, 0.9)
+
+    def test_sampler_and_estimator(self):
+        sampler = CountingSampler(AerSamplerV2(seed=11))
+        estimator = CountingEstimator(StatevectorEstimator())
+        hhl = HHL(sampler=sampler, estimator=estimator, shots=50_000)
+        result = hhl.solve(TEXTBOOK_A, TEXTBOOK_B, observables="Z")
+        exact = HHL().solve(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertEqual(result.method, "sampled and estimated")
+        self.assertEqual((sampler.calls, estimator.calls, result.num_jobs), (1, [1], 2))
+        # sampler: amplitudes and signs; estimator: observables, p and the norm
+        self.assertGreaterEqual(result.fidelity(TEXTBOOK_X), 0.99)
+        self.assertAllClose(result.observables, [TEXTBOOK_Z], atol=1e-3)
+        self.assertAlmostEqual(result.success_probability, exact.success_probability, places=10)
+        self.assertAlmostEqual(result.euclidean_norm, exact.euclidean_norm, places=10)
+
+    def test_sampler_only_evaluates_on_the_solution(self):
+        result = HHL(sampler=AerSamplerV2(seed=5), shots=50_000).solve(
+            TEXTBOOK_A, TEXTBOOK_B, observables=["Z", "X"]
+        )
+        self.assertEqual(result.num_jobs, 1)
+        expected = [
+            normalised_expectation(m, result.solution) for m in (np.diag([1, -1]), [[0, 1], [1, 0]])
+        ]
+        self.assertAllClose(result.observables, expected, atol=1e-12)
+        self.assertAllClose(result.observables, [TEXTBOOK_Z, TEXTBOOK_X_PAULI], atol=0.03)
+
+    def test_fake_backend_estimator_with_pass_manager(self):
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_ibm_runtime.executor_estimator import Estimator
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        backend = FakeManilaV2()  # 5 qubits: 1 + 2 (clock) + 1 (flag) fit
+        pm = generate_preset_pass_manager(backend=backend, optimization_level=1, seed_transpiler=3)
+        estimator = Estimator(mode=backend)
+        estimator.options.simulator.seed_simulator = 7  # seeded noise simulation
+        calls = []
+        run = estimator.run
+
+        def counted(*args, **kwargs):  # keeps the runtime primitive's own type
+            calls.append(1)
+            return run(*args, **kwargs)
+
+        estimator.run = counted
+        hhl = HHL(num_clock_qubits=2, estimator=estimator, pass_manager=pm)
+        result = hhl.solve(TEXTBOOK_A, TEXTBOOK_B, observables="Z")
+        # two clock qubits cannot resolve 2/3 and 4/3 exactly: compare with the same
+        # configuration simulated exactly (<Z> ~ 0.35, p ~ 0.30)
+        exact = HHL(num_clock_qubits=2).solve(TEXTBOOK_A, TEXTBOOK_B, observables="Z")
+        self.assertEqual((len(calls), result.num_jobs), (1, 1))
+        self.assertAlmostEqual(result.observables[0], exact.observables[0], delta=0.15)
+        self.assertAlmostEqual(result.success_probability, exact.success_probability, delta=0.05)
+        self.assertAlmostEqual(result.euclidean_norm, exact.euclidean_norm, delta=0.1)
+
+
 class TestHHLErrors(QDeepTestCase):
     """Clear errors for bad input."""
 
@@ -361,6 +571,51 @@ class TestHHLErrors(QDeepTestCase):
                     HHL(**kwargs)
         with self.assertRaisesRegex(QDeepTypeError, "BaseSamplerV2"):
             HHL(sampler="aer")
+        for precision in (-0.1, np.nan, "0.1", True):
+            with self.subTest(precision=precision):
+                with self.assertRaisesRegex(QDeepValueError, "precision"):
+                    HHL(precision=precision)
+
+    def test_bad_estimators(self):
+        from qiskit_aer.primitives import Estimator as AerEstimatorV1
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            v1 = AerEstimatorV1()
+        with self.assertRaisesRegex(QDeepTypeError, "estimator must be.*V1 primitive"):
+            HHL(estimator=v1)
+        for wrong in ("aer", StatevectorSampler(), StatevectorEstimator):
+            with self.subTest(wrong=wrong):
+                with self.assertRaisesRegex(QDeepTypeError, "BaseEstimatorV2"):
+                    HHL(estimator=wrong)
+
+    def test_bad_observables(self):
+        nan = np.array([[1.0, np.nan], [np.nan, 1.0]])
+        cases = [
+            ("ZZ", QDeepValueError, "acts on 2 qubits.*act on 1"),
+            (np.eye(3), QDeepValueError, r"shape \(3, 3\).*\(2, 2\)"),
+            (np.ones(2), QDeepValueError, r"shape \(2,\)"),
+            (nan, QDeepValueError, "NaN"),
+            (np.array([[1.0, 2.0], [0.0, 1.0]]), QDeepValueError, "not Hermitian"),
+            (np.array([[1.0, 1j], [1j, 1.0]]), QDeepValueError, "not Hermitian"),
+            (SparsePauliOp("Z", 1j), QDeepValueError, "not Hermitian"),
+            (SparsePauliOp("Z", np.nan), QDeepValueError, "NaN"),
+            ("Q", QDeepValueError, "not a valid Pauli"),
+            ([], QDeepValueError, "at least one"),
+            ({"Z": 1.0}, QDeepTypeError, "observables must be"),
+            ([np.array([["a", "b"], ["c", "d"]])], QDeepTypeError, "numeric"),
+            (["Z", np.eye(3)], QDeepValueError, r"observables\[1\]"),
+        ]
+        for hhl in (HHL(), HHL(estimator=StatevectorEstimator())):
+            for observables, error, message in cases:
+                with self.subTest(observables=observables, exact=hhl.exact):
+                    with self.assertRaisesRegex(error, message):
+                        hhl.solve(TEXTBOOK_A, TEXTBOOK_B, observables=observables)
+        # padded 3x3 (2 qubits) and the dilation of a non-Hermitian 2x2 (1 qubit)
+        with self.assertRaisesRegex(QDeepValueError, "acts on 1 qubit.*act on 2"):
+            HHL().solve(np.diag([1.0, 2.0, 3.0]), np.ones(3), observables="Z")
+        with self.assertRaisesRegex(QDeepValueError, "acts on 2 qubits.*act on 1"):
+            HHL().solve(np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2), observables="ZZ")
 
     def test_qubit_limit(self):
         a = np.eye(16) + 0.1 * np.ones((16, 16))
