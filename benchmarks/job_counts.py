@@ -213,7 +213,7 @@ def _svm() -> list[Measurement]:
             "DeepQSVM",
             "fit, hidden_layers=(2,), 3 classes",
             sampler.calls,
-            "HHL per pair of 3 units + decisions of the 2 hidden units on the training set",
+            "HHL per pair of 3 units + 1 job for both hidden units' decisions on the training set",
         )
     )
     sampler.calls = 0
@@ -223,7 +223,7 @@ def _svm() -> list[Measurement]:
             "DeepQSVM",
             "predict, hidden_layers=(2,), 3 classes, 20 points",
             sampler.calls,
-            f"2 hidden + {vote.num_decision_jobs} output decision jobs + "
+            f"1 hidden-layer + {vote.num_decision_jobs} output decision job + "
             f"{vote.num_voting_jobs} Durr-Hoyer rounds",
         )
     )

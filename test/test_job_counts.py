@@ -31,7 +31,7 @@ EXPECTED = {
     ("QLSSVM", "predict, 20 points"): 1,
     ("AllPairQSVM", "fit, 3 classes"): 3,
     ("AllPairQSVM", "predict, 3 classes, 20 points, voting='classical'"): 1,
-    ("DeepQSVM", "fit, hidden_layers=(2,), 3 classes"): 11,
+    ("DeepQSVM", "fit, hidden_layers=(2,), 3 classes"): 10,
     ("QMeans", "fit, method='distance', max_iter=3"): 3,
     ("QMeans", "one assignment step (iteration or predict), method='distance'"): 1,
     ("QMeans", "fit, method='adiabatic', max_iter=3"): 8,
@@ -43,7 +43,7 @@ EXPECTED = {
 #: Grover-vote predictions: ``(family, operation) -> decision jobs`` before the vote rounds.
 GROVER_DECISION_JOBS = {
     ("AllPairQSVM", "predict, 3 classes, 20 points, voting='grover'"): 1,
-    ("DeepQSVM", "predict, hidden_layers=(2,), 3 classes, 20 points"): 3,
+    ("DeepQSVM", "predict, hidden_layers=(2,), 3 classes, 20 points"): 2,
 }
 
 

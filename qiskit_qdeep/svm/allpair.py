@@ -6,7 +6,7 @@ r"""Multiclass quantum SVM by all-pair (one-vs-one) voting with Dürr-Høyer max
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
@@ -87,6 +87,41 @@ def _check_sampler(sampler: Any) -> None:
             f"sampler must be a qiskit.primitives.BaseSamplerV2 or None, got "
             f"{type(sampler).__name__}."
         )
+
+
+@dataclass
+class _DecisionPlan:
+    """Pairwise decision columns of one all-pair model, some still waiting for a sampler job."""
+
+    columns: list
+    requests: list = field(default_factory=list)  # (pair index, QLSSVM decision request)
+    jobs: int = 0
+
+
+def _execute_decision_plans(plans: list[_DecisionPlan]) -> tuple[list[np.ndarray], int]:
+    """Completes several decision plans with one sampler job per distinct sampler.
+
+    The sampled Hadamard tests of every plan (e.g. all hidden units of a
+    :class:`~qiskit_qdeep.svm.DeepQSVM` layer) that share a sampler object go out together in
+    one :func:`~qiskit_qdeep.primitives.run_sampler_batch` call.
+
+    Returns:
+        The decision matrices ``(n_samples, n_pairs)`` in plan order and the total number of
+        jobs (those the plans already spent plus the batched ones, retries included).
+    """
+    batches: dict[int, list] = {}  # id(sampler) -> [(plan index, pair index, request), ...]
+    jobs = sum(plan.jobs for plan in plans)
+    for i, plan in enumerate(plans):
+        for p, request in plan.requests:
+            batches.setdefault(id(request.runner.sampler), []).append((i, p, request))
+    for batch in batches.values():
+        first = batch[0][2].runner
+        before = first.num_jobs
+        probs = run_sampler_batch([(request.runner, request.values) for _, _, request in batch])
+        jobs += first.num_jobs - before  # one job, plus retries
+        for (i, p, request), pair_probs in zip(batch, probs, strict=True):
+            plans[i].columns[p] = request.decode(pair_probs)
+    return [np.stack(plan.columns, axis=1) for plan in plans], jobs
 
 
 class AllPairQSVM(ClassifierMixin, BaseEstimator):
@@ -274,21 +309,19 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
                     sampler=self.sampler, pass_manager=self.pass_manager, shots=self.shots
                 )
 
-    def _pairwise_decisions(self, X: Any) -> tuple[np.ndarray, int]:
-        """Decision values ``(n_samples, n_pairs)`` and the number of jobs they cost."""
+    def _decision_plan(self, X: Any) -> _DecisionPlan:
+        """Runs the unbatchable pairwise estimators; collects the sampled QLSSVM requests."""
         from .qlssvm import QLSSVM
 
         X = self._check_X(X)
         _check_sampler(self.sampler)
         self._sync_default_estimators()
-        columns: list[np.ndarray | None] = [None] * len(self.pairs_)
-        batches: dict[int, list] = {}  # id(sampler) -> [(pair index, request), ...]
-        jobs = 0
+        plan = _DecisionPlan([None] * len(self.pairs_))
         for p, ((_, b), estimator) in enumerate(zip(self.pairs_, self.estimators_, strict=True)):
             if isinstance(estimator, QLSSVM):
                 request = estimator._sampled_decision_request(X)  # pylint: disable=protected-access
                 if request is not None:
-                    batches.setdefault(id(request.runner.sampler), []).append((p, request))
+                    plan.requests.append((p, request))
                     continue
             before = _num_predict_jobs(estimator)
             if hasattr(estimator, "decision_function"):
@@ -296,16 +329,14 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
             else:
                 labels = np.asarray(estimator.predict(X))
                 values = np.where(labels == self.classes_[b], 1.0, -1.0)
-            jobs += _num_predict_jobs(estimator) - before
-            columns[p] = values
-        for batch in batches.values():
-            first = batch[0][1].runner
-            before = first.num_jobs
-            probs = run_sampler_batch([(request.runner, request.values) for _, request in batch])
-            jobs += first.num_jobs - before  # one job, plus retries
-            for (p, request), pair_probs in zip(batch, probs, strict=True):
-                columns[p] = request.decode(pair_probs)
-        return np.stack(columns, axis=1), jobs
+            plan.jobs += _num_predict_jobs(estimator) - before
+            plan.columns[p] = values
+        return plan
+
+    def _pairwise_decisions(self, X: Any) -> tuple[np.ndarray, int]:
+        """Decision values ``(n_samples, n_pairs)`` and the number of jobs they cost."""
+        (decisions,), jobs = _execute_decision_plans([self._decision_plan(X)])
+        return decisions, jobs
 
     def pairwise_decisions(self, X: Any) -> np.ndarray:
         """Decision values of every pairwise classifier.

@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import QDeepValueError
-from .allpair import VOTING_METHODS, AllPairQSVM, AllPairVote
+from .allpair import VOTING_METHODS, AllPairQSVM, AllPairVote, _execute_decision_plans
 
 __all__ = ["DeepQSVM"]
 
@@ -51,9 +51,13 @@ class DeepQSVM(ClassifierMixin, BaseEstimator):
     feature map for the output QSVM.
 
     **Budget.** ``(sum(hidden_layers) + 1) * k (k - 1) / 2`` binary fits (HHL solves for
-    QLSSVM), each on at most the training points of one pair of classes; prediction costs as
-    many pairwise decision jobs and one Grover vote (``voting="grover"``) for the output unit.
-    :attr:`fit_num_jobs_` sums the binary estimators' fit jobs.
+    QLSSVM), each on at most the training points of one pair of classes. With a sampler,
+    prediction sends **one** sampler job per layer for the Hadamard tests of all units, pairs
+    and query points (the units' QLSSVMs share the sampler), one for the output unit's pairs
+    and the Grover vote's rounds (``voting="grover"``); exact simulation sends none.
+    :attr:`fit_num_jobs_` sums the binary estimators' fit jobs and the jobs of pushing the
+    training set through the hidden layers, :attr:`predict_num_jobs` counts
+    the prediction jobs since ``fit``.
 
     Example:
 
@@ -198,12 +202,14 @@ class DeepQSVM(ClassifierMixin, BaseEstimator):
                 unit.fit(inputs[rows][:, features], y[rows])
                 fit_jobs += unit.fit_num_jobs_
                 units.append((unit, features))
-            inputs, scale = self._layer_output(units, inputs)
+            inputs, scale, jobs = self._layer_output(units, inputs)
+            fit_jobs += jobs
             hidden.append((units, scale))
         output = self._unit(self.voting, int(rng.randint(0, 2**31 - 1))).fit(inputs, y)
         fit_jobs += output.fit_num_jobs_
         self.hidden_ = hidden
         self.output_ = output
+        self._predict_jobs = 0
         self.fit_num_jobs_ = int(fit_jobs)
         self.n_binary_fits_ = (sum(layers) + 1) * len(output.pairs_)
 
@@ -211,16 +217,23 @@ class DeepQSVM(ClassifierMixin, BaseEstimator):
 
     def _layer_output(
         self, units, inputs: np.ndarray, scale: tuple[np.ndarray, np.ndarray] | None = None
-    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Standardised activations of a layer (+ its input); ``scale`` from training if given."""
-        activations = [unit.pairwise_decisions(inputs[:, features]) for unit, features in units]
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], int]:
+        """Standardised activations of a layer (+ its input), the scale, the jobs spent.
+
+        ``scale`` comes from training if given; all units' sampled tests share one job.
+        """
+        plans = [
+            unit._decision_plan(inputs[:, features])  # pylint: disable=protected-access
+            for unit, features in units
+        ]
+        activations, jobs = _execute_decision_plans(plans)  # one job for all units
         activations = np.concatenate(activations, axis=1)
         if scale is None:
             scale = (activations.mean(axis=0), activations.std(axis=0) + 1e-12)
         activations = (activations - scale[0]) / scale[1]
         if self.concatenate_input:
             activations = np.concatenate([activations, inputs], axis=1)
-        return activations, scale
+        return activations, scale, jobs
 
     # ------------------------------------------------------------------------------------------
     # Prediction
@@ -240,7 +253,8 @@ class DeepQSVM(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         inputs = validate_data(self, X, dtype=float, reset=False)
         for units, scale in self.hidden_:
-            inputs, _ = self._layer_output(units, inputs, scale)
+            inputs, _, jobs = self._layer_output(units, inputs, scale)
+            self._predict_jobs = getattr(self, "_predict_jobs", 0) + jobs
         return inputs
 
     def vote(self, X: Any) -> AllPairVote:
@@ -268,6 +282,16 @@ class DeepQSVM(ClassifierMixin, BaseEstimator):
         """
         inputs = self.transform(X)
         return self.output_.decision_function(inputs)
+
+    @property
+    def predict_num_jobs(self) -> int:
+        """Sampler jobs of the predictions since ``fit``: hidden layers, output pairs and votes.
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+        """
+        check_is_fitted(self)
+        return int(getattr(self, "_predict_jobs", 0)) + self.output_.predict_num_jobs
 
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -16,6 +17,7 @@ from sklearn.exceptions import NotFittedError
 from qiskit_qdeep.exceptions import QDeepValueError
 from qiskit_qdeep.svm import QLSSVM, AllPairQSVM, ClassicalLSSVM, DeepQSVM
 from test import QDeepTestCase, slow
+from test.svm.test_allpair import CountingSampler
 
 
 def _digits(classes=(1, 4, 7), per_class=5, features=3, seed=0):
@@ -93,6 +95,32 @@ class TestDeepQSVM(QDeepTestCase):
         vote = quantum.vote(Xt)
         self.assertIsNotNone(vote.searches)
         self.assertGreaterEqual(np.mean(vote.labels == yt), 0.7)
+
+    def test_sampled_prediction_one_job_per_layer(self):
+        """All hidden units' Hadamard tests share one job; decisions match the exact model."""
+        X, y, Xt, _ = _digits(per_class=4)
+        Xt = Xt[:16]
+        sampler = CountingSampler(AerSamplerV2(seed=11))
+        model = DeepQSVM((2,), voting="classical", random_state=2).fit(X, y)  # exact
+        exact = model.transform(Xt)
+        model.set_params(sampler=sampler, shots=4000)
+        for units, _ in model.hidden_:
+            for unit, _ in units:
+                unit.set_params(sampler=sampler, shots=4000)
+        sampled = model.transform(Xt)
+        self.assertEqual(sampler.calls, 1)  # 2 units x 3 pairs x 16 points in one job
+        self.assertEqual(model.predict_num_jobs, 1)
+        activations = len(model.hidden_[0][1][0])
+        # standardised overlaps: the shot noise is divided by the activations' small spread
+        self.assertGreater(
+            np.corrcoef(sampled[:, :activations].ravel(), exact[:, :activations].ravel())[0, 1],
+            0.95,
+        )
+        model.output_.set_params(sampler=sampler, shots=4000)
+        sampler.calls = 0
+        model.predict(Xt)
+        self.assertEqual(sampler.calls, 2)  # hidden layer + output pairs (classical vote)
+        self.assertEqual(model.predict_num_jobs, 3)
 
 
 class TestDeepQSVMAPI(QDeepTestCase):
