@@ -62,14 +62,14 @@ def _models(hidden, seed):
     }
 
 
-def _plot(summary: dict, path: str) -> str:
+def _plot(summary: dict, accuracies: dict, path: str) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(next(iter(summary.values())).keys())
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2.2, 1]})
     width = 0.8 / len(names)
     for j, name in enumerate(names):
         means = [summary[s][name][0] for s in summary]
@@ -78,9 +78,26 @@ def _plot(summary: dict, path: str) -> str:
     ax.set_xticks(np.arange(len(summary)) + 0.4 - width / 2)
     ax.set_xticklabels(list(summary))
     ax.set_ylim(0.5, 1.0)
-    ax.set_ylabel("test accuracy")
+    ax.set_ylabel("test accuracy (mean ± std over seeds)")
     ax.set_title("Digits (PCA 3, 7 training points per class)")
     ax.legend(fontsize=7, loc="lower right")
+    # paired differences: the seed-to-seed spread above is shared by both models
+    rng = np.random.default_rng(0)
+    for i, label in enumerate(summary):
+        acc = accuracies[label]
+        for offset, deep, single, color in (
+            (-0.15, "DeepQSVM (Grover vote)", "AllPairQSVM (Grover vote)", "tab:orange"),
+            (0.15, "classical deep LS-SVM", "classical all-pair LS-SVM", "tab:red"),
+        ):
+            diff = 100 * np.subtract(acc[deep], acc[single])
+            jitter = rng.uniform(-0.06, 0.06, diff.size)
+            diff_ax.scatter(i + offset + jitter, diff, s=12, color=color, alpha=0.7)
+            diff_ax.plot([i + offset - 0.1, i + offset + 0.1], [diff.mean()] * 2, color="k")
+    diff_ax.axhline(0.0, color="grey", lw=0.8)
+    diff_ax.set_xticks(np.arange(len(summary)))
+    diff_ax.set_xticklabels(list(summary))
+    diff_ax.set_ylabel("deep - all-pair, same seed (points of %)")
+    diff_ax.set_title("Paired difference (orange quantum, red classical)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -95,6 +112,7 @@ def _plot(summary: dict, path: str) -> str:
 )
 def deep_qsvm(config: ReproductionConfig) -> ReproductionResult:
     """Mean test accuracy over seeds of the all-pair and deep QSVMs and their classical twins."""
+    from scipy.stats import binomtest
     from tqdm.auto import tqdm
 
     if config.quick:
@@ -153,12 +171,15 @@ def deep_qsvm(config: ReproductionConfig) -> ReproductionResult:
         )
         mean, std = mean_std(diff)
         result.comparisons.append(Comparison(f"all runs: {deep} - {single} (paired)", mean, std))
+        wins, losses = int(np.sum(diff > 0)), int(np.sum(diff < 0))
         paired[kind] = {
             "mean_difference": mean,
-            "wins": int(np.sum(diff > 0)),
+            "wins": wins,
             "ties": int(np.sum(diff == 0)),
-            "losses": int(np.sum(diff < 0)),
+            "losses": losses,
             "runs": int(diff.size),
+            # two-sided sign test of wins vs losses (ties dropped)
+            "sign_test_p": float(binomtest(wins, wins + losses).pvalue) if wins + losses else 1.0,
         }
     num_pairs = {
         label: len(label.split(",")) * (len(label.split(",")) - 1) // 2 for label in summary
@@ -177,5 +198,5 @@ def deep_qsvm(config: ReproductionConfig) -> ReproductionResult:
         "accuracies": accuracies,
         "extras": extras,
     }
-    result.figures = [_plot(summary, output_path(config, "deep-qsvm.png"))]
+    result.figures = [_plot(summary, accuracies, output_path(config, "deep-qsvm.png"))]
     return result
