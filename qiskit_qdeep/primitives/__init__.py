@@ -34,6 +34,7 @@ raise :class:`~qiskit_qdeep.exceptions.PrimitiveJobError`.
    :toctree: ../stubs/
 
    RetryPolicy
+   is_permanent_runtime_error
 
 .. autodata:: DEFAULT_RETRY_POLICY
 
@@ -54,7 +55,7 @@ autograd (``gradient="backprop"``), also exposed as V2 primitives.
 from .batch import run_estimator_batch, run_sampler_batch
 from .parameter_shift import SHIFTABLE_GATES, ParameterShiftPlan, ShiftBindings
 from .resolution import check_isa, primitive_backend, resolve_estimator, resolve_sampler
-from .retry import DEFAULT_RETRY_POLICY, RetryPolicy
+from .retry import DEFAULT_RETRY_POLICY, RetryPolicy, is_permanent_runtime_error
 from .runners import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner, SamplerRunner
 from .torch_engine import StatevectorEngine
 from .torch_primitives import TorchStatevectorEstimator, TorchStatevectorSampler
@@ -65,6 +66,7 @@ __all__ = [
     "run_sampler_batch",
     "run_estimator_batch",
     "RetryPolicy",
+    "is_permanent_runtime_error",
     "DEFAULT_RETRY_POLICY",
     "ParameterShiftPlan",
     "ShiftBindings",

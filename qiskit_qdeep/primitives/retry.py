@@ -71,7 +71,9 @@ class RetryPolicy:
     """Exception types of ``run`` / ``result`` that count as transient failures."""
     fail_fast_on: tuple[type[BaseException], ...] = (QDeepValueError, QDeepTypeError)
     """Exception types raised at once, without retry: qiskit-qdeep's own value and type errors
-    (too many qubits, unsupported gates, ...) are deterministic, so a retry cannot help."""
+    (too many qubits, unsupported gates, ...) are deterministic, so a retry cannot help.
+    qiskit-ibm-runtime errors that a retry cannot fix (a closed session, an account or input
+    error: :func:`is_permanent_runtime_error`) are never retried either."""
 
     def __post_init__(self) -> None:
         if (
@@ -155,6 +157,32 @@ def wait_for_result(job: Any, timeout: float | None) -> Any:
     return job.result()
 
 
+def is_permanent_runtime_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a qiskit-ibm-runtime error that a retry cannot fix.
+
+    A closed or cancelled ``Session``/``Batch``, a job in a state that does not allow the
+    request, a missing program, an account or authorisation problem and an invalid input are
+    raised at once instead of being retried (the retries would only add the backoff pauses).
+    """
+    try:
+        from qiskit_ibm_runtime import exceptions as runtime_exceptions
+    except ImportError:  # pragma: no cover - qiskit-ibm-runtime is a dependency
+        return False
+    permanent = (
+        runtime_exceptions.IBMAccountError,
+        runtime_exceptions.IBMNotAuthorizedError,
+        runtime_exceptions.IBMInputValueError,
+        runtime_exceptions.RuntimeInvalidStateError,
+        runtime_exceptions.RuntimeProgramNotFound,
+    )
+    if isinstance(exc, permanent):
+        return True
+    if isinstance(exc, runtime_exceptions.IBMRuntimeError):
+        message = str(exc).lower()
+        return "session is closed" in message or "session was closed" in message
+    return False
+
+
 def submit(
     primitive: Any,
     pubs: list,
@@ -204,7 +232,11 @@ def submit(
         except TimeoutError as exc:
             last = exc
         except BaseException as exc:  # pylint: disable=broad-except
-            if isinstance(exc, policy.fail_fast_on) or not isinstance(exc, policy.retry_on):
+            if (
+                isinstance(exc, policy.fail_fast_on)
+                or not isinstance(exc, policy.retry_on)
+                or is_permanent_runtime_error(exc)
+            ):
                 raise
             last = exc
     raise PrimitiveJobError(

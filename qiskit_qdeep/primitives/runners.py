@@ -561,6 +561,10 @@ class SamplerRunner(_Runner):
                 raise PrimitiveResultError(
                     f"PUB result {i} has no measurement data (join_data() of a BitArray): {exc}"
                 ) from exc
+            if size == 1 and raw.shape == (num_shots, num_bytes):
+                # a single binding of a circuit without parameters: some samplers (e.g. the
+                # executor sampler of qiskit-ibm-runtime) return it without the bindings axis
+                raw = raw[None]
             if num_shots < 1 or raw.shape != (size, num_shots, num_bytes):
                 raise PrimitiveResultError(
                     f"PUB result {i} has bit array shape {raw.shape}, expected "

@@ -12,6 +12,7 @@ import torch
 from ddt import data, ddt, unpack
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
+from qiskit.primitives import BaseSamplerV2
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
 from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
@@ -30,6 +31,7 @@ from qiskit_qdeep.primitives import (
     RetryPolicy,
     SamplerRunner,
     TorchStatevectorEstimator,
+    is_permanent_runtime_error,
 )
 from test import QDeepTestCase
 from test.reliability.flaky_primitives import FlakyEstimator, FlakySampler
@@ -160,6 +162,59 @@ class TestRetries(QDeepTestCase):
         with self.assertRaisesRegex(RuntimeError, "injected failure"):
             EstimatorRunner(self.qc, "ZZ", estimator=flaky, retry=policy).run(self.values)
         self.assertEqual(flaky.calls, 1)
+
+    def test_closed_session_is_not_retried(self):
+        """Runtime errors a retry cannot fix (a closed session) fail at once, without backoff."""
+        from qiskit_ibm_runtime.exceptions import IBMRuntimeError, RuntimeInvalidStateError
+
+        class ClosedSessionSampler(BaseSamplerV2):
+            """What a runtime sampler bound to a closed Session raises on ``run``."""
+
+            calls = 0
+
+            def run(self, pubs, *, shots=None):
+                self.calls += 1
+                raise IBMRuntimeError("The session is closed.")
+
+        sampler = ClosedSessionSampler()
+        runner = SamplerRunner(self.qc, sampler=sampler, shots=10)
+        with self.assertRaisesRegex(IBMRuntimeError, "session is closed"):
+            runner.run(self.values)
+        self.assertEqual(sampler.calls, 1)
+        self.sleep.assert_not_called()
+        cases = {
+            RuntimeInvalidStateError("job cancelled"): True,
+            IBMRuntimeError("The session is closed."): True,
+            IBMRuntimeError("Service temporarily unavailable"): False,
+            ConnectionError("reset"): False,
+        }
+        for error, permanent in cases.items():
+            with self.subTest(error=repr(error)):
+                self.assertEqual(is_permanent_runtime_error(error), permanent)
+
+    def test_executor_sampler_without_parameters(self):
+        """The executor sampler returns a single unparameterised binding without its axis."""
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_ibm_runtime import Session
+        from qiskit_ibm_runtime.executor_sampler import Sampler as ExecutorSampler
+        from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+        qc = QuantumCircuit(2)
+        qc.x(0)
+        qc.measure_all()
+        backend = FakeManilaV2()
+        pass_manager = generate_preset_pass_manager(
+            backend=backend, optimization_level=1, seed_transpiler=0
+        )
+        with Session(backend=backend) as session:
+            sampler = ExecutorSampler(mode=session)
+            sampler.options.simulator.seed_simulator = 3
+            runner = SamplerRunner(qc, sampler=sampler, shots=200, pass_manager=pass_manager)
+            probs = runner.run(np.zeros((1, 0)))
+        self.assertEqual(probs.shape, (1, 4))
+        self.assertGreater(probs[0, 1], 0.8)  # |01>: x on qubit 0, readout noise aside
+        self.assertEqual(runner.num_jobs, 1)
+        self.sleep.assert_not_called()
 
     def test_layers_pass_the_policy(self):
         flaky = FlakyEstimator(failures=1, mode="nan")
