@@ -16,7 +16,6 @@ from qiskit.circuit import ParameterVector
 from qiskit.circuit.library import UCRYGate
 from qiskit.primitives import (
     BaseEstimatorV2,
-    BaseSamplerV2,
     StatevectorEstimator,
     StatevectorSampler,
 )
@@ -39,6 +38,7 @@ from qiskit_qdeep.circuit.library.swap_test import amplitude_encoding_angles
 from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from qiskit_qdeep.linear_solvers import HHL, HHL_MAX_QUBITS, HHLResult
 from test import QDeepTestCase
+from test.counting import CountingSampler
 
 TEXTBOOK_A = np.array([[1.0, -1.0 / 3.0], [-1.0 / 3.0, 1.0]])
 TEXTBOOK_B = np.array([1.0, 0.0])
@@ -57,18 +57,6 @@ def random_hermitian(rng, size, complex_=False, low=1.0, high=3.0):
     lam = rng.uniform(low, high, size=size) * rng.choice([-1.0, 1.0], size=size)
     lam[0], lam[1] = abs(lam[0]), -abs(lam[1])  # always indefinite
     return (q * lam) @ q.conj().T
-
-
-class CountingSampler(BaseSamplerV2):
-    """Wraps a V2 sampler and counts its ``run`` calls."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.calls = 0
-
-    def run(self, pubs, *, shots=None):
-        self.calls += 1
-        return self.inner.run(pubs, shots=shots)
 
 
 class CountingEstimator(BaseEstimatorV2):

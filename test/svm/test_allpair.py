@@ -10,7 +10,6 @@ import threading
 from itertools import combinations
 
 import numpy as np
-from qiskit.primitives import BaseSamplerV2
 from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_blobs
@@ -22,22 +21,11 @@ from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError
 from qiskit_qdeep.primitives import TorchStatevectorSampler
 from qiskit_qdeep.svm import QLSSVM, AllPairQSVM, ClassicalLSSVM
 from test import QDeepTestCase
+from test.counting import CountingSampler
 
 
 def _blobs(n=60, k=3, seed=1):
     return make_blobs(n_samples=n, centers=k, n_features=2, cluster_std=1.8, random_state=seed)
-
-
-class CountingSampler(BaseSamplerV2):
-    """Wraps a V2 sampler and counts its ``run`` calls."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.calls = 0
-
-    def run(self, pubs, *, shots=None):
-        self.calls += 1
-        return self.inner.run(pubs, shots=shots)
 
 
 class _UnpicklableSampler(TorchStatevectorSampler):

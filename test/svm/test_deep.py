@@ -17,7 +17,7 @@ from sklearn.exceptions import NotFittedError
 from qiskit_qdeep.exceptions import QDeepValueError
 from qiskit_qdeep.svm import QLSSVM, AllPairQSVM, ClassicalLSSVM, DeepQSVM
 from test import QDeepTestCase, slow
-from test.svm.test_allpair import CountingSampler
+from test.counting import CountingSampler
 
 
 def _digits(classes=(1, 4, 7), per_class=5, features=3, seed=0):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
-from qiskit.primitives import BaseSamplerV2
 from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
@@ -17,6 +16,7 @@ from sklearn.exceptions import NotFittedError
 from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from qiskit_qdeep.svm import QLSSVM, QLSSVM_MAX_TRAINING_POINTS
 from test import QDeepTestCase
+from test.counting import CountingSampler
 
 
 def classical_lssvm(x_train, y_train, x_test, gamma=1.0, kernel=None):
@@ -40,18 +40,6 @@ def classical_lssvm(x_train, y_train, x_test, gamma=1.0, kernel=None):
 def rbf(a, b, width=0.5):
     d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
     return np.exp(-width * d)
-
-
-class CountingSampler(BaseSamplerV2):
-    """Wraps a V2 sampler and counts its ``run`` calls."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.calls = 0
-
-    def run(self, pubs, *, shots=None):
-        self.calls += 1
-        return self.inner.run(pubs, shots=shots)
 
 
 class TestQLSSVM(QDeepTestCase):
