@@ -120,10 +120,12 @@ def build() -> nbformat.NotebookNode:
         new_markdown_cell(
             "## Quantum deep clustering\n\n"
             "Each epoch: CNN features → PCA whitening + L2 normalisation → q-means pseudo-labels → "
-            "a new output layer → one epoch of cross-entropy training with class-balanced sampling. "
-            "The quantum head (`Linear → ParallelQuantumLayer → Linear`) keeps its circuit weights "
-            "fixed during back-propagation, as in the paper. The baseline uses the same CNN and "
-            "budget with KMeans and a linear head."
+            "a new output layer → 50 warm-up steps that train the head alone on the fixed features "
+            "→ one epoch of cross-entropy training with class-balanced sampling. "
+            "The quantum head (`Linear → ParallelQuantumLayer → Linear`) learns its circuit weights "
+            "in the warm-up and keeps them fixed during back-propagation into the CNN, as in the "
+            "paper. The baseline uses the same CNN, budget and warm-up with KMeans and a linear "
+            "head."
         ),
         new_code_cell(
             "digits = load_digits()\nimages, labels = digits.images[:300] / 16.0, digits.target[:300]\n"
@@ -138,7 +140,7 @@ def build() -> nbformat.NotebookNode:
         new_markdown_cell(
             "`python -m qiskit_qdeep.cli reproduce qmeans deep-clustering` runs the full "
             "experiments (ARI vs shots and δ, adiabatic success vs time, 10 epochs on digits and "
-            "MNIST)."
+            "MNIST over several seeds)."
         ),
     ]
     return new_notebook(cells=cells)
