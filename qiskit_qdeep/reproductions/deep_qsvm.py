@@ -97,7 +97,7 @@ def _plot(summary: dict, accuracies: dict, path: str) -> str:
     diff_ax.set_xticks(np.arange(len(summary)))
     diff_ax.set_xticklabels(list(summary))
     diff_ax.set_ylabel("deep - all-pair, same seed (points of %)")
-    diff_ax.set_title("Paired difference (orange quantum, red classical)")
+    diff_ax.set_title("Paired: orange quantum, red classical", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
