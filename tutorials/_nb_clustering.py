@@ -138,6 +138,8 @@ def build() -> nbformat.NotebookNode:
             "plot_deep_clustering(histories, 'nmi')\nplt.show()"
         ),
         new_markdown_cell(
+            "Two epochs on 300 images with one seed say little about which pipeline is better: "
+            "the NMI moves by several points from one seed or epoch to the next. "
             "`python -m qiskit_qdeep.cli reproduce qmeans deep-clustering` runs the full "
             "experiments (ARI vs shots and δ, adiabatic success vs time, 10 epochs on digits and "
             "MNIST over several seeds)."
