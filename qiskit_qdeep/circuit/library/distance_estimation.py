@@ -31,7 +31,8 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 
 from ..._validation import check_int
 from ...exceptions import QDeepValueError
-from .swap_test import _gray_code_weights, _linear_combination, amplitude_encoding_circuit
+from .hhl import state_pair_circuit
+from .swap_test import amplitude_encoding_circuit
 
 __all__ = [
     "hadamard_overlap_circuit",
@@ -76,8 +77,9 @@ def hadamard_overlap_circuit(
 
     so :math:`P(0) = (1 + \langle\hat x|\hat y\rangle)/2` for real states, with the sign of the
     inner product (unlike the SWAP test). The *select* step loads :math:`\hat x` on the
-    ancilla's :math:`|0\rangle` branch and :math:`\hat y` on its :math:`|1\rangle` branch. It is
-    built without multi-controlled gates: level ``l`` of the RY tree (see
+    ancilla's :math:`|0\rangle` branch and :math:`\hat y` on its :math:`|1\rangle` branch
+    (:func:`~qiskit_qdeep.circuit.library.state_pair_circuit`). It is built without
+    multi-controlled gates: level ``l`` of the RY tree (see
     :func:`~qiskit_qdeep.circuit.library.amplitude_encoding_circuit`) is a uniformly controlled
     rotation over the ``l`` higher data qubits; adding the ancilla as one more (most significant)
     control gives a uniformly controlled rotation with ``l + 1`` controls whose angle table is
@@ -122,22 +124,7 @@ def hadamard_overlap_circuit(
     ys = _angle_parameters(y_parameters, "y", size, "y_parameters")
     qc = QuantumCircuit(n + 1, 1, name="hadamard_overlap")
     qc.h(0)
-    start = 0
-    for level in range(n):
-        width = 1 << level
-        table = xs[start : start + width] + ys[start : start + width]  # ancilla = top bit
-        start += width
-        target = 1 + (n - 1 - level)
-        controls = [1 + n - level + m for m in range(level)] + [0]
-        num_controls = level + 1
-        weights = _gray_code_weights(num_controls)
-        for i in range(1 << num_controls):
-            qc.ry(_linear_combination(weights[i], table), target)
-            if i + 1 < (1 << num_controls):
-                changed = ((i + 1) & -(i + 1)).bit_length() - 1
-            else:
-                changed = num_controls - 1
-            qc.cx(controls[changed], target)
+    qc.compose(state_pair_circuit(n, xs, ys), range(n + 1), inplace=True)
     qc.h(0)
     qc.measure(0, 0)
     return qc

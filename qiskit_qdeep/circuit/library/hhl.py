@@ -47,6 +47,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from ..._validation import check_int
 from ...exceptions import QDeepValueError
+from .swap_test import _gray_code_weights, amplitude_encoding_angles, amplitude_encoding_circuit
 
 __all__ = [
     "EigenvalueInversionGate",
@@ -97,18 +98,6 @@ def signed_clock_values(num_clock_qubits: int) -> np.ndarray:
     n = check_int("num_clock_qubits", num_clock_qubits)
     k = np.arange(1 << n)
     return np.where(k < (1 << (n - 1)), k, k - (1 << n))
-
-
-def _gray_code_weights(num_controls: int) -> np.ndarray:
-    """``W`` with ``beta = W @ alpha``: Gray-code decomposition of a uniformly controlled RY."""
-    size = 1 << num_controls
-    i = np.arange(size)
-    gray = i ^ (i >> 1)
-    overlap = gray[:, None] & i[None, :]
-    parity = np.zeros_like(overlap)
-    for bit in range(num_controls):
-        parity ^= (overlap >> bit) & 1
-    return (1.0 - 2.0 * parity) / size
 
 
 def _combine(weights: np.ndarray, angles: Sequence) -> float | ParameterExpression:
@@ -343,13 +332,6 @@ def hhl_evolution_gate(
     return qc.to_gate()
 
 
-def _tree_angles(magnitudes: np.ndarray) -> np.ndarray:
-    """RY-tree angles (see :func:`~qiskit_qdeep.circuit.library.amplitude_encoding_angles`)."""
-    from .swap_test import amplitude_encoding_angles
-
-    return amplitude_encoding_angles(magnitudes)
-
-
 @functools.lru_cache(maxsize=16)
 def _state_pair_layout(n: int) -> tuple[tuple[tuple, ...], np.ndarray]:
     """Gate sequence of the state-pair circuit and its angle map.
@@ -364,26 +346,21 @@ def _state_pair_layout(n: int) -> tuple[tuple[tuple, ...], np.ndarray]:
     ops: list[tuple] = []
     start = 0
     row = 0
-    # the same level structure as amplitude_encoding_circuit (qubit offset 1 for the control)
+    # Level l of the RY tree (amplitude_encoding_circuit, data qubits offset by 1) is a uniformly
+    # controlled RY over the l higher data qubits; the branch qubit 0 is one more, most
+    # significant control: its angle table is branch 0's level angles, then branch 1's.
     for level in range(n):
         size = 1 << level
         target = 1 + n - 1 - level
-        weights = _gray_code_weights(level)
-        controls = [1 + n - level + m for m in range(level)]
-        for i in range(size):
-            cols = slice(start, start + size)
-            cols_1 = slice(count + start, count + start + size)
-            # RY((a0 + a1) / 2) CX RY((a0 - a1) / 2) CX
-            matrix[row, cols] = weights[i] / 2
-            matrix[row, cols_1] = weights[i] / 2
-            matrix[row + 1, cols] = weights[i] / 2
-            matrix[row + 1, cols_1] = -weights[i] / 2
-            ops += [("ry", target, row), ("cx", 0, target), ("ry", target, row + 1)]
-            ops.append(("cx", 0, target))
-            row += 2
-            if level > 0:
-                changed = ((i + 1) & -(i + 1)).bit_length() - 1 if i + 1 < size else level - 1
-                ops.append(("cx", controls[changed], target))
+        controls = [1 + n - level + m for m in range(level)] + [0]
+        num_controls = level + 1
+        weights = _gray_code_weights(num_controls)
+        columns = np.r_[start : start + size, count + start : count + start + size]
+        for i in range(2 * size):
+            matrix[row, columns] = weights[i]
+            changed = ((i + 1) & -(i + 1)).bit_length() - 1 if i + 1 < 2 * size else level
+            ops += [("ry", target, row), ("cx", controls[changed], target)]
+            row += 1
         start += size
     matrix.setflags(write=False)  # cached: shared by every caller
     return tuple(ops), matrix
@@ -416,22 +393,18 @@ def state_pair_circuit(
 ) -> QuantumCircuit:
     r"""Prepares one real state if a control qubit is ``|0>`` and another if it is ``|1>``.
 
-    Both branches share the ``ry``/``cx`` skeleton of
-    :func:`~qiskit_qdeep.circuit.library.amplitude_encoding_circuit`; every RY of the tree,
-    with angle :math:`a_0` in branch 0 and :math:`a_1` in branch 1, becomes
-
-    .. math::
-
-        RY\big(\tfrac{a_0 + a_1}{2}\big)\; \mathrm{CX}_{c \to t}\;
-        RY\big(\tfrac{a_0 - a_1}{2}\big)\; \mathrm{CX}_{c \to t},
-
-    which is :math:`RY(a_0)` for control ``0`` and :math:`RY(a_1)` for control ``1`` (since
-    :math:`X\, RY(\beta)\, X = RY(-\beta)`). Qubit ``0`` is the control, qubits ``1 .. n`` the
-    state register. Angles may be numbers or parameter expressions. For a template that serves
-    many state pairs, prefer :func:`state_pair_template`: its parameters are the RY angles
-    themselves, bound from the tree angles by a numeric matrix, where symbolic tree angles
-    here give every RY a long linear expression (slow to build and to simulate for large
-    registers).
+    The *select* step of a Hadamard test between two RY-tree encoded states: level ``l`` of the
+    tree of :func:`~qiskit_qdeep.circuit.library.amplitude_encoding_circuit` is a uniformly
+    controlled rotation over the ``l`` higher state qubits; with the control qubit as one more
+    (most significant) control it becomes a uniformly controlled rotation with ``l + 1``
+    controls whose angle table is branch 0's level-``l`` angles followed by branch 1's. Its
+    Gray-code decomposition has ``2**(l+1)`` ``ry`` and as many ``cx`` gates, so the circuit has
+    ``2 (2**n - 1)`` of each and no multi-controlled gate. Qubit ``0`` is the control, qubits
+    ``1 .. n`` the state register. Angles may be numbers or parameter expressions. For a
+    template that serves many state pairs, prefer :func:`state_pair_template`: its parameters
+    are the RY angles themselves, bound from the tree angles by a numeric matrix, where symbolic
+    tree angles here give every RY a long linear expression (slow to build and to simulate for
+    large registers).
 
     Args:
         num_qubits: Size ``n`` of the state register.
@@ -481,8 +454,6 @@ def state_pair_template(
 
 def _prepare_b(vector: np.ndarray, phase_reference: bool) -> QuantumCircuit:
     """|b> (and, with a reference qubit first, the uniform state in its |0> branch)."""
-    from .swap_test import amplitude_encoding_angles, amplitude_encoding_circuit
-
     n = len(vector).bit_length() - 1
     complex_b = np.iscomplexobj(vector) and np.any(np.abs(np.imag(vector)) > 1e-14)
     real_part = np.abs(vector) if complex_b else np.real(vector)
