@@ -1,11 +1,15 @@
 # This code is part of qiskit-qdeep.
 #
 # Licensed under the Apache License, Version 2.0.
-"""Primitive wrappers that count jobs, for the one-job-per-batch assertions of the tests."""
+"""Test primitives: a sampler that counts jobs and one that cannot be pickled."""
 
 from __future__ import annotations
 
+import threading
+
 from qiskit.primitives import BaseSamplerV2
+
+from qiskit_qdeep.primitives import TorchStatevectorSampler
 
 
 class CountingSampler(BaseSamplerV2):
@@ -18,3 +22,11 @@ class CountingSampler(BaseSamplerV2):
     def run(self, pubs, *, shots=None):
         self.calls += 1
         return self.inner.run(pubs, shots=shots)
+
+
+class UnpicklableSampler(TorchStatevectorSampler):
+    """A sampler holding a lock, like a primitive bound to a live session."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()

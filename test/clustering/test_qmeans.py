@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import pickle
-import threading
 
 import numpy as np
 from ddt import data, ddt
@@ -31,6 +30,7 @@ from qiskit_qdeep.clustering.qmeans import QMeans as _QMeans
 from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from qiskit_qdeep.primitives import TorchStatevectorSampler
 from test import QDeepTestCase
+from test.counting import UnpicklableSampler
 
 
 def _bind_overlap(circuit, x, y):
@@ -313,14 +313,6 @@ class TestQMeansSampled(QDeepTestCase):
         self.assertGreater(adjusted_rand_score(km.labels_, q.labels_), 0.9)
 
 
-class _UnpicklableSampler(TorchStatevectorSampler):
-    """A sampler holding a lock, like a primitive bound to a live session."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._lock = threading.Lock()
-
-
 class TestQMeansAPI(QDeepTestCase):
     """Errors, cloning and pickling."""
 
@@ -366,7 +358,7 @@ class TestQMeansAPI(QDeepTestCase):
         loaded = pickle.loads(pickle.dumps(q))
         self.assertTrue(np.array_equal(loaded.predict(X), q.predict(X)))
         # an unpicklable sampler is dropped: re-attach with set_params(sampler=...)
-        sampled = QMeans(3, sampler=_UnpicklableSampler(seed=1), random_state=0).fit(X)
+        sampled = QMeans(3, sampler=UnpicklableSampler(seed=1), random_state=0).fit(X)
         blob = pickle.dumps(sampled)
         restored = pickle.loads(blob)
         self.assertIsNone(restored.sampler)

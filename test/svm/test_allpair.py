@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import pickle
-import threading
 from itertools import combinations
 
 import numpy as np
@@ -18,22 +17,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError
-from qiskit_qdeep.primitives import TorchStatevectorSampler
 from qiskit_qdeep.svm import QLSSVM, AllPairQSVM, ClassicalLSSVM
 from test import QDeepTestCase
-from test.counting import CountingSampler
+from test.counting import CountingSampler, UnpicklableSampler
 
 
 def _blobs(n=60, k=3, seed=1):
     return make_blobs(n_samples=n, centers=k, n_features=2, cluster_std=1.8, random_state=seed)
-
-
-class _UnpicklableSampler(TorchStatevectorSampler):
-    """A sampler holding a lock, like one bound to a live session."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._lock = threading.Lock()
 
 
 class TestAllPairVoting(QDeepTestCase):
@@ -263,11 +253,11 @@ class TestAllPairAPI(QDeepTestCase):
         expected = model.predict(X[15:])
         loaded = pickle.loads(pickle.dumps(model))
         self.assertTrue(np.array_equal(loaded.predict(X[15:]), expected))
-        unpicklable = AllPairQSVM(ClassicalLSSVM(), sampler=_UnpicklableSampler(seed=1))
+        unpicklable = AllPairQSVM(ClassicalLSSVM(), sampler=UnpicklableSampler(seed=1))
         unpicklable.fit(X[:15], y[:15])
         restored = pickle.loads(pickle.dumps(unpicklable))
         self.assertIsNone(restored.sampler)
-        restored.set_params(sampler=_UnpicklableSampler(seed=1))
+        restored.set_params(sampler=UnpicklableSampler(seed=1))
         self.assertEqual(restored.predict(X[15:]).shape, (25,))
 
     def test_errors(self):
