@@ -34,6 +34,23 @@ def check_shots(value) -> int | None:
     return int(value)
 
 
+def check_precision(value) -> float | None:
+    """``None`` (the estimator's default) or a finite estimator precision ``>= 0``.
+
+    Raises:
+        QDeepValueError: Naming ``precision`` and the value given.
+    """
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not (np.isfinite(value) and value >= 0)
+    ):
+        raise QDeepValueError(f"precision must be a finite number >= 0 or None, got {value!r}.")
+    return float(value)
+
+
 def check_pair(name: str, value, minimum: int = 1) -> tuple[int, int]:
     """An int or a pair of ints (as ``torch.nn.Conv2d`` takes), each ``>= minimum``.
 

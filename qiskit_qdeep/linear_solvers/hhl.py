@@ -16,7 +16,7 @@ from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
-from .._validation import check_shots
+from .._validation import check_precision, check_shots
 from ..circuit.library.hhl import EVOLUTIONS, hhl_circuit, to_standard_gates
 from ..exceptions import QDeepValueError, QubitLimitError
 from ..primitives import EstimatorRunner, SamplerRunner
@@ -308,14 +308,6 @@ class HHL:
             eigenvalue_bounds = bounds
         if not (np.isfinite(resolution) and resolution > 0):
             raise QDeepValueError(f"resolution must be > 0, got {resolution!r}.")
-        if precision is not None and (
-            isinstance(precision, bool)
-            or not isinstance(precision, (int, float, np.integer, np.floating))
-            or not (np.isfinite(precision) and precision >= 0)
-        ):
-            raise QDeepValueError(
-                f"precision must be a finite number >= 0 or None, got {precision!r}."
-            )
         self.num_clock_qubits = None if num_clock_qubits is None else int(num_clock_qubits)
         self.evolution = evolution
         self.evolution_time = None if evolution_time is None else float(evolution_time)
@@ -326,7 +318,7 @@ class HHL:
         self.estimator = None if estimator is None else resolve_estimator(estimator)
         self.pass_manager = check_pass_manager(pass_manager)
         self.shots = check_shots(shots)
-        self.precision = None if precision is None else float(precision)
+        self.precision = check_precision(precision)
         self.seed = seed
 
     @property

@@ -26,7 +26,7 @@ from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
-from .._validation import check_int, check_shots
+from .._validation import check_int, check_precision, check_shots
 from ..exceptions import PrimitiveResultError, QDeepTypeError, QDeepValueError, QiskitQDeepError
 from .parameter_shift import ParameterShiftPlan
 from .resolution import (
@@ -370,12 +370,7 @@ class EstimatorRunner(_Runner):
         retry: RetryPolicy | None = None,
     ) -> None:
         _check_circuit(circuit)
-        if precision is not None and (
-            isinstance(precision, bool)
-            or not isinstance(precision, (int, float, np.integer, np.floating))
-            or not precision >= 0
-        ):
-            raise QDeepValueError(f"precision must be None or a number >= 0, got {precision!r}.")
+        precision = check_precision(precision)
         observables = as_sparse_pauli_ops(observables, circuit.num_qubits)
         super().__init__(
             circuit,
