@@ -23,9 +23,9 @@ from ..circuit.library.maximum_finding import (
     maximum_finding_parameter_values,
     vote_loader_circuit,
 )
-from ..exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
+from ..exceptions import QDeepValueError, QubitLimitError
 from ..primitives import SamplerRunner, resolve_sampler, run_sampler_batch
-from ..primitives.resolution import check_pass_manager
+from ..primitives.resolution import check_pass_manager, check_sampler
 
 __all__ = [
     "DurrHoyerMaximum",
@@ -186,10 +186,7 @@ class DurrHoyerMaximum:
         budget: int | None = None,
         growth: float = 1.2,
     ) -> None:
-        if sampler is not None and not isinstance(sampler, BaseSamplerV2):
-            raise QDeepTypeError(
-                f"sampler must be a qiskit.primitives.BaseSamplerV2, got {type(sampler).__name__}."
-            )
+        check_sampler(sampler)
         check_pass_manager(pass_manager)
         if isinstance(search_limit, bool) or not (
             isinstance(search_limit, (int, float, np.integer, np.floating)) and search_limit > 0

@@ -29,7 +29,7 @@ from ..circuit.library.distance_estimation import (
 )
 from ..exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from ..primitives import resolve_sampler, run_sampler_batch
-from ..primitives.resolution import check_pass_manager
+from ..primitives.resolution import check_pass_manager, check_sampler
 from ._execution import ProbabilityExecutor
 
 __all__ = [
@@ -339,8 +339,7 @@ class QMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         if not (_is_number(time) and np.isfinite(time) and time > 0):
             raise QDeepValueError(f"evolution_time must be > 0, got {self.evolution_time!r}.")
         check_shots(self.shots)
-        if self.sampler is not None and not isinstance(self.sampler, BaseSamplerV2):
-            resolve_sampler(self.sampler)  # raises the V2 type error with its hints
+        check_sampler(self.sampler)
         check_pass_manager(self.pass_manager)
         if self.overlap_test == "swap" and np.any(X < 0):
             raise QDeepValueError(

@@ -105,6 +105,15 @@ def resolve_sampler(
     return sampler
 
 
+def check_sampler(sampler: BaseSamplerV2 | None) -> BaseSamplerV2 | None:
+    """``None`` (the caller picks its default later) or a type-checked V2 sampler.
+
+    Raises:
+        QDeepTypeError: If ``sampler`` is not a V2 sampler (V1 primitives included).
+    """
+    return None if sampler is None else resolve_sampler(sampler)
+
+
 def check_pass_manager(pass_manager: BasePassManager | None) -> BasePassManager | None:
     """Type-checks an optional pass manager.
 

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..algorithms import DurrHoyerMaximum, MaximumFindingResult
 from ..exceptions import QDeepTypeError, QDeepValueError
 from ..primitives import run_sampler_batch
+from ..primitives.resolution import check_sampler
 
 __all__ = ["AllPairQSVM", "AllPairVote", "VOTING_METHODS"]
 
@@ -79,14 +80,6 @@ def _num_predict_jobs(estimator: Any) -> int:
     """``estimator.predict_num_jobs`` where a binary estimator counts its jobs, else ``0``."""
     jobs = getattr(estimator, "predict_num_jobs", 0)
     return int(jobs) if isinstance(jobs, (int, np.integer)) else 0
-
-
-def _check_sampler(sampler: Any) -> None:
-    if sampler is not None and not isinstance(sampler, BaseSamplerV2):
-        raise QDeepTypeError(
-            f"sampler must be a qiskit.primitives.BaseSamplerV2 or None, got "
-            f"{type(sampler).__name__}."
-        )
 
 
 @dataclass
@@ -239,7 +232,7 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
     def _check_params(self) -> None:
         if self.voting not in VOTING_METHODS:
             raise QDeepValueError(f"voting must be one of {VOTING_METHODS}, got {self.voting!r}.")
-        _check_sampler(self.sampler)
+        check_sampler(self.sampler)
 
     def fit(self, X: Any, y: Any) -> AllPairQSVM:
         """Trains one binary classifier per pair of classes.
@@ -314,7 +307,7 @@ class AllPairQSVM(ClassifierMixin, BaseEstimator):
         from .qlssvm import QLSSVM
 
         X = self._check_X(X)
-        _check_sampler(self.sampler)
+        check_sampler(self.sampler)
         self._sync_default_estimators()
         plan = _DecisionPlan([None] * len(self.pairs_))
         for p, ((_, b), estimator) in enumerate(zip(self.pairs_, self.estimators_, strict=True)):
