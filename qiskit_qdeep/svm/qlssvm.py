@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..circuit.library.hhl import state_pair_template
+from ..circuit.library.hhl import _state_pair_layout, state_pair_template
 from ..circuit.library.swap_test import amplitude_encoding_angles
 from ..exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from ..linear_solvers import HHL, HHL_MAX_QUBITS
@@ -374,7 +374,7 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
         if angle_map is None:
             u = self._training_state()
             register = len(u).bit_length() - 1
-            _, _, matrix = state_pair_template(register)
+            _, matrix = _state_pair_layout(register)  # cached; no circuit is built
             count = (1 << register) - 1
             angle_map = (
                 matrix[:, count:].T.copy(),
