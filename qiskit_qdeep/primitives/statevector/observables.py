@@ -1,0 +1,236 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""Pauli lookup tables and expectation values (and their state gradients) of Pauli sums."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from qiskit.quantum_info import Operator, Pauli, SparseObservable, SparsePauliOp
+
+from ...exceptions import QDeepTypeError, QDeepValueError
+
+# Largest Pauli lookup table (entries) built in one block for expectation values.
+_MAX_PAULI_TABLE = 1 << 22
+_ATOL = 1e-12
+
+
+def _parity(values: np.ndarray) -> np.ndarray:
+    """Parity of the set bits of non-negative 64-bit integers (works on NumPy 1 and 2)."""
+    values = values.astype(np.uint64)
+    for shift in (32, 16, 8, 4, 2, 1):
+        values ^= values >> np.uint64(shift)
+    return (values & np.uint64(1)).astype(np.int64)
+
+
+def expectation(state: torch.Tensor, tables) -> torch.Tensor:
+    """``<psi|O_o|psi>`` of shape ``(O, B)`` from a batch-last state and Pauli tables."""
+    entry, real, _ = tables
+    conj = state.conj()
+    batch = state.shape[-1]
+    result = None
+    for gather, table, blocks in entry:
+        if gather is None:  # diagonal (Z/I-only) terms
+            weight = (conj * state).real if real else conj * state
+        else:
+            shifted = state.index_select(0, gather).view(blocks, -1, batch)
+            weight = (conj * shifted).view(-1, batch)
+            weight = weight.real if real else weight
+        part = table @ weight if real else (table @ weight).real
+        result = part if result is None else result + part
+    return result
+
+
+def expectation_grad(state: torch.Tensor, tables, grad: torch.Tensor) -> torch.Tensor:
+    """Gradient (torch convention) of ``sum grad * <psi|O|psi>`` w.r.t. ``psi``: ``2 O_g psi``."""
+    entry, _, _ = tables
+    batch = state.shape[-1]
+    result = None
+    for gather, table, blocks in entry:
+        weight = table.t() @ grad.to(table.dtype)  # (blocks * 2**n, B)
+        if gather is None:
+            part = weight * state
+        else:
+            shifted = state.index_select(0, gather).view(blocks, -1, batch)
+            part = (weight.view(blocks, -1, batch) * shifted).sum(0)
+        result = part if result is None else result + part
+    return 2 * result
+
+
+class ObservableTables:
+    """Per-engine LRU cache of the Pauli lookup tables of observable lists.
+
+    Args:
+        num_qubits: Qubits of the simulated circuit.
+        device: Torch device of the tables.
+        dtype: Complex dtype of the simulation.
+        real_dtype: The matching real dtype.
+    """
+
+    def __init__(self, num_qubits: int, device, dtype, real_dtype) -> None:
+        self._num_qubits = num_qubits
+        self._device = device
+        self._dtype = dtype
+        self._real_dtype = real_dtype
+        self._pauli_cache: OrderedDict = OrderedDict()
+        self._last_observables: tuple | None = None
+
+    def get(self, observables):
+        """Tables of ``observables`` (see :meth:`_observable_tables`)."""
+        return self._observable_tables(observables)
+
+    @staticmethod
+    def _observable_key(observables) -> tuple | None:
+        key = []
+        for obs in observables:
+            if isinstance(obs, str):
+                key.append(obs)
+            elif isinstance(obs, SparsePauliOp):
+                paulis = obs.paulis
+                key.append(
+                    (
+                        paulis.num_qubits,
+                        paulis.x.tobytes(),
+                        paulis.z.tobytes(),
+                        paulis.phase.tobytes(),
+                        np.asarray(obs.coeffs, dtype=complex).tobytes(),
+                    )
+                )
+            elif isinstance(obs, Pauli):
+                key.append(("pauli", obs.num_qubits, obs.x.tobytes(), obs.z.tobytes(), obs.phase))
+            else:
+                return None
+        return tuple(key)
+
+    def _observable_tables(self, observables):
+        """Cached Pauli lookup tables for ``observables`` (coerced and validated on a miss)."""
+        if isinstance(observables, (str, Pauli, SparsePauliOp)):
+            raise QDeepTypeError(
+                "observables must be a sequence of observables, e.g. [SparsePauliOp('ZI')]."
+            )
+        observables = list(observables)
+        last = self._last_observables
+        if last is not None and len(last[0]) == len(observables):
+            if all(a is b for a, b in zip(last[0], observables, strict=True)):
+                return last[1]
+        key = self._observable_key(observables)
+        if key is not None:
+            cached = self._pauli_cache.get(key)
+            if cached is not None:
+                self._pauli_cache.move_to_end(key)
+                self._remember(observables, cached)
+                return cached
+        result = self._pauli_tables(self._coerce_observables(observables))
+        if key is not None:
+            self._pauli_cache[key] = result
+            if len(self._pauli_cache) > 32:
+                self._pauli_cache.popitem(last=False)
+            self._remember(observables, result)
+        return result
+
+    def _remember(self, observables, tables) -> None:
+        # identity fast path for the common "same list of objects at every step" pattern
+        if all(isinstance(obs, (SparsePauliOp, Pauli)) for obs in observables):
+            self._last_observables = (tuple(observables), tables)
+
+    def _pauli_tables(self, observables):
+        """Gather indices and coefficient tables so that ``<O_o> = T_o . conj(psi) psi[i ^ x]``.
+
+        A Pauli string with X-mask ``x`` and Z-mask ``z`` maps ``psi`` to
+        ``(P psi)[i] = c (-1)^popcount((i ^ x) & z) psi[i ^ x]``. Terms are grouped by ``x``;
+        each group needs one gather of the state.
+        """
+        if not observables:
+            return [], True, 0
+        n = self._num_qubits
+        dim = 1 << n
+        index = np.arange(dim, dtype=np.int64)
+        weights = 1 << np.arange(n, dtype=np.int64)
+        blocks: OrderedDict[int, dict[int, np.ndarray]] = OrderedDict()
+        for col, op in enumerate(observables):
+            paulis = op.paulis
+            xmask = paulis.x.astype(np.int64) @ weights
+            zmask = paulis.z.astype(np.int64) @ weights
+            num_y = np.sum(paulis.x & paulis.z, axis=1)
+            coeffs = np.asarray(op.coeffs, dtype=complex) * (-1j) ** paulis.phase * 1j**num_y
+            for x, z, coeff in zip(xmask.tolist(), zmask.tolist(), coeffs, strict=True):
+                parity = _parity((index ^ x) & z)
+                vector = coeff * (1.0 - 2.0 * parity)
+                block = blocks.setdefault(x, {})
+                block[col] = block.get(col, 0) + vector
+        masks = list(blocks)
+        num_obs = len(observables)
+        real = all(np.all(np.abs(np.imag(v)) < _ATOL) for b in blocks.values() for v in b.values())
+        table_dtype = self._real_dtype if real else self._dtype
+        if len(masks) * dim * num_obs <= _MAX_PAULI_TABLE:
+            table = np.zeros((len(masks) * dim, num_obs), dtype=complex)
+            for u, x in enumerate(masks):
+                for col, vector in blocks[x].items():
+                    table[u * dim : (u + 1) * dim, col] = vector
+            gather = np.concatenate([index ^ x for x in masks])
+            entry = [
+                (
+                    None
+                    if masks == [0]
+                    else torch.as_tensor(gather, dtype=torch.long, device=self._device),
+                    torch.as_tensor(
+                        (table.real if real else table).T.copy(),
+                        dtype=table_dtype,
+                        device=self._device,
+                    ),
+                    len(masks),
+                )
+            ]
+        else:
+            entry = []
+            for x in masks:
+                cols = sorted(blocks[x])
+                table = np.zeros((dim, num_obs), dtype=complex)
+                for col in cols:
+                    table[:, col] = blocks[x][col]
+                entry.append(
+                    (
+                        None
+                        if x == 0
+                        else torch.as_tensor(index ^ x, dtype=torch.long, device=self._device),
+                        torch.as_tensor(
+                            (table.real if real else table).T.copy(),
+                            dtype=table_dtype,
+                            device=self._device,
+                        ),
+                        1,
+                    )
+                )
+        return entry, real, len(observables)
+
+    def _coerce_observables(self, observables) -> list[SparsePauliOp]:
+        out = []
+        for k, obs in enumerate(observables):
+            if isinstance(obs, (str, Pauli)):
+                obs = SparsePauliOp(obs)
+            elif isinstance(obs, SparseObservable):
+                obs = SparsePauliOp.from_sparse_observable(obs)
+            elif isinstance(obs, Operator):
+                obs = SparsePauliOp.from_operator(obs)
+            elif not isinstance(obs, SparsePauliOp):
+                raise QDeepTypeError(
+                    f"Observable {k} must be a SparsePauliOp, Pauli, Pauli label, SparseObservable "
+                    f"or Operator, got {type(obs).__name__}."
+                )
+            if obs.num_qubits != self._num_qubits:
+                raise QDeepValueError(
+                    f"Observable {k} acts on {obs.num_qubits} qubits but the circuit has "
+                    f"{self._num_qubits}."
+                )
+            obs = obs.simplify(atol=0.0, rtol=0.0)
+            coeffs = np.asarray(obs.coeffs, dtype=complex)
+            if np.any(np.abs(coeffs.imag) > 1e-10):
+                raise QDeepValueError(
+                    f"Observable {k} is not Hermitian (complex coefficients {coeffs}); only "
+                    "Hermitian observables have real expectation values."
+                )
+            out.append(SparsePauliOp(obs.paulis, coeffs.real))
+        return out
