@@ -49,6 +49,17 @@ from .observables import ObservableTables, expectation
 
 __all__ = ["StatevectorEngine"]
 
+#: Default working-memory budget of one simulation chunk (bytes).
+DEFAULT_MEMORY_LIMIT = 2 << 30
+
+
+def _is_functorch(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is wrapped by a ``torch.func`` transform (jacrev, vmap, grad...)."""
+    try:
+        return bool(torch._C._functorch.is_functorch_wrapped_tensor(tensor))
+    except AttributeError:  # pragma: no cover - very old torch
+        return False
+
 
 class StatevectorEngine:
     r"""Exact batched statevector simulator in torch, differentiable with autograd.
@@ -101,6 +112,7 @@ class StatevectorEngine:
         dtype: torch.dtype = torch.complex128,
         device: str | torch.device | None = None,
         max_qubits: int = 20,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         """Compile ``circuit`` into a replayable program.
 
@@ -114,6 +126,10 @@ class StatevectorEngine:
                 outputs use the matching real dtype (``float64`` / ``float32``).
             device: Torch device of all tensors (default: CPU).
             max_qubits: Largest number of qubits accepted.
+            memory_limit: Working-memory budget in bytes of one simulation chunk; larger
+                batches are simulated in chunks of at most this size (estimated from the shapes,
+                before anything is allocated). A single binding above it raises
+                :class:`~qiskit_qdeep.exceptions.QubitLimitError`.
 
         Raises:
             QDeepTypeError: If ``circuit`` is not a ``QuantumCircuit`` or ``dtype`` is not complex.
@@ -150,6 +166,13 @@ class StatevectorEngine:
         self._dtype = dtype
         self._real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
         self._device = torch.device(device) if device is not None else torch.device("cpu")
+        if (
+            isinstance(memory_limit, bool)
+            or not isinstance(memory_limit, (int, np.integer))
+            or memory_limit < 1
+        ):
+            raise QDeepValueError(f"memory_limit must be a positive integer, got {memory_limit!r}.")
+        self._memory_limit = int(memory_limit)
         self._tables = ObservableTables(num_qubits, self._device, dtype, self._real_dtype)
         self._compiled = compile_circuit(circuit, self._parameters, dtype, self._device)
 
@@ -190,6 +213,11 @@ class StatevectorEngine:
         return dict(self._compiled.clbit_map)
 
     @property
+    def compiled_bytes(self) -> int:
+        """Estimated bytes held by the compiled program (for cache budgets)."""
+        return self._compiled.nbytes
+
+    @property
     def num_ops(self) -> int:
         """Number of compiled (fused) state operations; a cost indicator."""
         return len(self._compiled.program.ops)
@@ -220,40 +248,106 @@ class StatevectorEngine:
                 f"got shape {got}."
             )
         # one reduction + one sync in the common case; the exact check only if the sum is off
-        if values.numel() and not bool(torch.isfinite(values.detach().sum())):
-            if not bool(torch.isfinite(values).all()):
-                raise QDeepValueError("values contain NaN or infinite entries.")
+        if (
+            values.numel()
+            and not _is_functorch(values)
+            and not bool(torch.isfinite(values.detach().sum()))
+        ):
+            finite = torch.isfinite(values.detach()).reshape(-1, num_params)
+            if not bool(finite.all()):
+                column = int((~finite).any(0).nonzero()[0, 0])
+                raise QDeepValueError(
+                    f"values contain NaN or infinite entries (column {column}, parameter "
+                    f"'{self._parameters[column].name}')."
+                )
         batch_shape = tuple(values.shape[:-1])
         return values.reshape(math.prod(batch_shape), num_params), batch_shape
+
+    def _check_angles(self, angles: torch.Tensor, values: torch.Tensor) -> None:
+        """Raises if a gate-parameter expression evaluated to NaN or inf (e.g. ``log(-1)``)."""
+        if _is_functorch(angles) or not angles.numel():
+            return
+        if bool(torch.isfinite(angles.detach().sum())):
+            return
+        bad = ~torch.isfinite(angles.detach())  # (B, J)
+        column = int(bad.any(0).nonzero()[0, 0])
+        row = int(bad[:, column].nonzero()[0, 0])
+        expressions = self._compiled.expressions
+        expression = expressions[column] if column < len(expressions) else "?"
+        binding = {
+            p.name: float(v) for p, v in zip(self._parameters, values[row].tolist(), strict=True)
+        }
+        raise QDeepValueError(
+            f"The gate-parameter expression '{expression}' evaluates to "
+            f"{float(angles.detach()[row, column])} for binding {row} (values {binding}); "
+            "every expression must be finite on the given parameter values."
+        )
+
+    def _chunk_size(self, batch: int, grad: bool) -> int:
+        """Bindings simulated at once so that the working states stay within the budget.
+
+        Raises:
+            QubitLimitError: If a single binding does not fit (names the estimate).
+        """
+        per_binding = self.bytes_per_binding(grad)
+        if per_binding > self._memory_limit:
+            raise QubitLimitError(
+                f"One binding of this {self._num_qubits}-qubit circuit needs about "
+                f"{per_binding / 2**30:.2f} GiB of working memory (2**{self._num_qubits} "
+                f"amplitudes x {torch.empty((), dtype=self._dtype).element_size()} bytes x "
+                f"working copies), above memory_limit={self._memory_limit} bytes. Use fewer "
+                "qubits, complex64, or pass a larger memory_limit=... (and max_qubits=...)."
+            )
+        return max(1, min(batch, self._memory_limit // per_binding))
+
+    def bytes_per_binding(self, grad: bool = False) -> int:
+        """Estimated working memory of one binding: live states plus gradient buffers."""
+        item = torch.empty((), dtype=self._dtype).element_size()
+        copies = 6 if grad else 3
+        return (1 << self._num_qubits) * item * copies
 
     def _simulate(self, values: torch.Tensor, tables=None, phase: bool = True) -> torch.Tensor:
         """``(B, P)`` real -> batch-last state ``(2**n, B)``, or ``(O, B)`` with ``tables``.
 
         The symbolic global phase is applied only when ``phase`` is true (it cancels in
-        expectation values and probabilities).
+        expectation values and probabilities). Large batches run in chunks that respect the
+        memory budget (see :meth:`bytes_per_binding`).
         """
         batch = values.shape[0]
         grad = torch.is_grad_enabled() and values.requires_grad
+        size = self._chunk_size(batch, grad) if batch else 1
+        if batch > size and not _is_functorch(values):
+            parts = [
+                self._simulate_chunk(values[start : start + size], tables, phase, grad)
+                for start in range(0, batch, size)
+            ]
+            return torch.cat(parts, dim=-1)
+        return self._simulate_chunk(values, tables, phase, grad)
+
+    def _simulate_chunk(self, values, tables, phase, grad) -> torch.Tensor:
+        batch = values.shape[0]
         half = None
         phase_values = None
         compiled = self._compiled
         if compiled.pmap is not None:
-            angles = compiled.pmap.torch(values).t()  # (J, B)
+            angles = compiled.pmap.torch(values)  # (B, J)
+            self._check_angles(angles, values)
+            angles = angles.t()
             if compiled.has_symbolic_phase and phase:
                 phase_values = angles[compiled.num_rot :].sum(0)
             if compiled.num_rot:
                 half = angles[: compiled.num_rot].contiguous()
-        if half is not None and grad and batch:
+        functorch = _is_functorch(values)
+        if half is not None and grad and batch and not functorch:
             out = Simulate.apply(half, compiled, tables)
             if tables is not None:
                 return out
         else:
-            state = compiled.program.run(
-                None
-                if half is None
-                else compiled.fuse(half.detach() if not grad else half, last_only=True),
-                batch,
-            )
+            differentiable = grad or functorch
+            mats = None
+            if half is not None:
+                mats = compiled.fuse(half if differentiable else half.detach(), last_only=True)
+            state = compiled.program.run(mats, batch, differentiable=differentiable)
             if tables is not None:
                 return expectation(state, tables)
             out = state

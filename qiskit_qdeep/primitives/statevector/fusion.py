@@ -271,4 +271,5 @@ def compile_circuit(
         clbit_map=dict(flat.clbit_map),
         # amplitudes (states x 2**n x batch) the backward pass may keep instead of un-computing
         store_limit=(1 << 24) if dtype == torch.complex128 else (1 << 25),
+        expressions=tuple(expressions),
     )

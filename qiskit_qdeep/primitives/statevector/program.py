@@ -149,6 +149,18 @@ class CompiledProgram:
     rot_pos: torch.Tensor
     clbit_map: dict
     store_limit: int
+    expressions: tuple = ()
+
+    @property
+    def nbytes(self) -> int:
+        """Estimated bytes held by the compiled tensors (gather indices, phases, matrices)."""
+        total = 0
+        for op in self.program.ops:
+            for name in ("_perm", "_inverse", "_phase", "_phase_inv", "_matrix", "_matrix_h"):
+                tensor = getattr(op, name, None)
+                if isinstance(tensor, torch.Tensor):
+                    total += tensor.numel() * tensor.element_size()
+        return total + 4096
 
     def fuse(self, half: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """Running products ``(K + 1, slots, 2, 2, B)`` of the fused runs (last = fused).
