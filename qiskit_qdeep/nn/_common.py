@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 from qiskit import QuantumCircuit
@@ -16,12 +14,9 @@ from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import SparsePauliOp
 
 from ..exceptions import QDeepTypeError, QDeepValueError
-from ..primitives import (
-    EstimatorRunner,
-    RetryPolicy,
-    StatevectorEngine,
-    TorchStatevectorEstimator,
-)
+from ..primitives import EstimatorRunner, RetryPolicy, TorchStatevectorEstimator
+from ..primitives.exact import ExactEstimatorRunner
+from ..primitives.factory import estimator_runner
 from ..primitives.retry import check_retry
 
 #: Accepted values of the ``gradient`` argument of the circuit-backed layers.
@@ -178,40 +173,6 @@ def coerce_inputs(
     return inputs, unbatched
 
 
-class EngineCache:
-    """One compiled :class:`~qiskit_qdeep.primitives.StatevectorEngine` per (dtype, device).
-
-    ``float64`` inputs get a ``complex128`` engine, everything else ``complex64``.
-
-    Args:
-        circuit: The circuit template.
-        parameters: Order of the parameter values' last axis.
-        max_qubits: Qubit limit of the engine.
-    """
-
-    def __init__(
-        self, circuit: QuantumCircuit, parameters: Sequence[Parameter], max_qubits: int
-    ) -> None:
-        self._circuit = circuit
-        self._parameters = list(parameters)
-        self._max_qubits = max_qubits
-        self._engines: dict[tuple, StatevectorEngine] = {}
-
-    def get(self, dtype: torch.dtype, device: torch.device | str) -> StatevectorEngine:
-        """The engine for real ``dtype`` on ``device`` (compiled on first use)."""
-        key = (dtype, str(device))
-        if key not in self._engines:
-            complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-            self._engines[key] = StatevectorEngine(
-                self._circuit,
-                parameters=self._parameters,
-                dtype=complex_dtype,
-                device=device,
-                max_qubits=self._max_qubits,
-            )
-        return self._engines[key]
-
-
 def runner_fn(runner: EstimatorRunner):
     """The ``run_fn`` of :func:`~qiskit_qdeep.nn._autograd.primitive_apply` for ``runner``."""
 
@@ -259,6 +220,16 @@ class CircuitLayerMixin:
     @property
     def runner(self) -> EstimatorRunner | None:
         """The primitive runner of the parameter-shift path (``None`` for backprop)."""
+        return None if self._gradient == "backprop" else self._runner
+
+    @property
+    def executor(self) -> EstimatorRunner | ExactEstimatorRunner:
+        """The runner of the layer's circuit, whatever the path.
+
+        An :class:`~qiskit_qdeep.primitives.EstimatorRunner` on the parameter-shift path, an
+        :class:`~qiskit_qdeep.primitives.exact.ExactEstimatorRunner` (the exact torch engine
+        through the execution core's cache) for backprop; ``num_jobs`` counts executions.
+        """
         return self._runner
 
 
@@ -273,30 +244,25 @@ def build_execution(
     seed: int | None,
     retry: RetryPolicy | None = None,
 ) -> None:
-    """Sets ``layer._engines`` (backprop) or ``layer._runner`` (parameter shift).
+    """Sets ``layer._runner`` from the execution core's factory (exact or primitive).
 
     The layer's ``_circuit``, ``_observables``, ``_input_params``, ``_weight_params`` and
-    ``_gradient`` must be set. On the backprop path the CPU float64 engine is compiled at once,
-    so bad circuits (unsupported gates, too many qubits) fail at construction.
+    ``_gradient`` must be set. On the backprop path the engine is compiled at once, so bad
+    circuits (unsupported gates, too many qubits) fail at construction, and options the exact
+    path cannot honour (a precision, a noisy torch estimator) are refused.
     """
     # pylint: disable=protected-access
     retry = check_retry(retry)
-    parameters = layer._input_params + layer._weight_params
-    layer._engines = None
-    layer._runner = None
-    if layer._gradient == "backprop":
-        engines = EngineCache(layer._circuit, parameters, max_qubits)
-        engines.get(torch.float64, torch.device("cpu"))
-        layer._engines = engines
-    else:
-        layer._runner = EstimatorRunner(
-            layer._circuit,
-            layer._observables,
-            parameters=parameters,
-            estimator=estimator,
-            pass_manager=pass_manager,
-            precision=precision,
-            max_bindings_per_pub=max_bindings_per_pub,
-            seed=seed,
-            retry=retry,
-        )
+    layer._runner = estimator_runner(
+        layer._circuit,
+        layer._observables,
+        exact=layer._gradient == "backprop",
+        parameters=layer._input_params + layer._weight_params,
+        estimator=estimator,
+        pass_manager=pass_manager,
+        precision=precision,
+        max_bindings_per_pub=max_bindings_per_pub,
+        seed=seed,
+        retry=retry,
+        max_qubits=max_qubits,
+    )

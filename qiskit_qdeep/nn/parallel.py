@@ -230,8 +230,7 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
         if self._gradient == "backprop":
             weights = self.weight.to(inputs.dtype).repeat(batch, 1)
             values = torch.cat([chunks, weights], dim=1)
-            engine = self._engines.get(inputs.dtype, inputs.device)
-            out = engine.expectation_values(values, self._observables).to(inputs.dtype)
+            out = self._runner.evaluate(values)
         else:
             # Per-row weights: autograd sums each row's weight gradient back into weight[i].
             out = primitive_apply(chunks, self.weight.repeat(batch, 1), runner_fn(self._runner))

@@ -213,8 +213,7 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         if self._gradient == "backprop":
             weight = self.weight.to(inputs.dtype)
             values = torch.cat([inputs, weight.expand(inputs.shape[0], -1)], dim=1)
-            engine = self._engines.get(inputs.dtype, inputs.device)
-            out = engine.expectation_values(values, self._observables).to(inputs.dtype)
+            out = self._runner.evaluate(values)
         else:
             out = primitive_apply(inputs, self.weight, runner_fn(self._runner))
         return out.squeeze(0) if unbatched else out

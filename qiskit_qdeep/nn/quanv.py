@@ -453,8 +453,7 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         row_weights = weight.unsqueeze(0).expand(rows, f, num_w).reshape(rows * f, num_w)
         if self._gradient == "backprop":
             values = torch.cat([row_inputs, row_weights], dim=1)
-            engine = self._engines.get(inputs.dtype, inputs.device)
-            out = engine.expectation_values(values, self._observables).to(inputs.dtype)
+            out = self._runner.evaluate(values)
         else:
             out = primitive_apply(row_inputs, row_weights, runner_fn(self._runner))
         num_out = self.outputs_per_filter

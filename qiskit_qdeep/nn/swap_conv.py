@@ -34,9 +34,11 @@ from ..circuit.library.swap_test import (
 )
 from ..exceptions import QDeepTypeError, QDeepValueError
 from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy, SamplerRunner
+from ..primitives.exact import ExactStatevectorRunner, swap_test_overlap
+from ..primitives.factory import sampler_runner
 from ..primitives.retry import check_retry
 from ._autograd import primitive_apply
-from ._common import EngineCache, make_initial_weights
+from ._common import make_initial_weights
 
 __all__ = [
     "SwapTestConv2d",
@@ -349,14 +351,16 @@ class SwapTestConv2d(nn.Module):
         # the default sampler draws from a generator: reproducible, yet fresh shots at every run
         # (an int seed would make a sampler repeat the same draws at every call)
         self._sampler_seed = None if seed is None else np.random.default_rng(seed)
-        self._engines = EngineCache(filter_circuit, self._weight_params, max_qubits)
+        # the filter states come from the exact executor whatever the gradient mode
+        self._filters = ExactStatevectorRunner(
+            filter_circuit, parameters=self._weight_params, max_qubits=max_qubits
+        )
         self._runner: SamplerRunner | None = None
         self._ancilla_runner: SamplerRunner | None = None
-        if self._gradient == "backprop":
-            self._engines.get(torch.float64, torch.device("cpu"))  # validates the qubit limit
-        else:
-            self._runner = SamplerRunner(
+        if self._gradient != "backprop":
+            self._runner = sampler_runner(
                 swap,
+                exact=False,
                 parameters=self._input_params + self._weight_params,
                 sampler=sampler,
                 pass_manager=pass_manager,
@@ -412,8 +416,9 @@ class SwapTestConv2d(nn.Module):
             if self._runner is not None:
                 self._runner._check_primitive()  # pylint: disable=protected-access
                 sampler = self._runner.sampler
-            self._ancilla_runner = SamplerRunner(
+            self._ancilla_runner = sampler_runner(
                 self._ancilla_circuit,
+                exact=False,
                 parameters=self._input_params + [self._phi] + self._weight_params,
                 sampler=sampler,
                 pass_manager=self._pass_manager,
@@ -533,9 +538,7 @@ class SwapTestConv2d(nn.Module):
         Amplitude ``i * kw + j`` belongs to patch pixel ``(i, j)``. Computed exactly by the torch
         engine whatever the gradient mode (useful to fit a filter to a target state).
         """
-        weight = self.weight
-        engine = self._engines.get(weight.dtype, weight.device)
-        return engine.statevector(weight)
+        return self._filters.statevector(self.weight)
 
     def set_filter_state(self, index: int, kernel: np.ndarray | torch.Tensor) -> None:
         """Replaces fixed filter ``index`` by the normalised ``kernel`` (exact state preparation).
@@ -648,11 +651,8 @@ class SwapTestConv2d(nn.Module):
         nonzero = squares > 0
         norms = torch.sqrt(torch.where(nonzero, squares, torch.ones_like(squares)))
         unit = patches / norms  # zero patches stay zero
-        engine = self._engines.get(patches.dtype, patches.device)
-        states = engine.statevector(self.weight.to(patches.dtype))  # (F, D)
-        real = torch.einsum("bdl,fd->bfl", unit, states.real.to(patches.dtype))
-        imag = torch.einsum("bdl,fd->bfl", unit, states.imag.to(patches.dtype))
-        return real.square() + imag.square()  # (B, F, L)
+        states = self._filters.statevector(self.weight.to(patches.dtype))  # (F, D)
+        return swap_test_overlap(unit, states)  # (B, F, L), the executor's SWAP-test fast path
 
     def _run_rows(self, values: np.ndarray, wrt):
         if wrt is None:

@@ -18,14 +18,25 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from qiskit.circuit import Parameter, QuantumCircuit
 
-from ..exceptions import QDeepTypeError, QubitLimitError
+from .._validation import check_int
+from ..exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from .fingerprint import circuit_fingerprint, parameters_key
 from .statevector.engine import StatevectorEngine
 
-__all__ = ["exact_engine", "clear_exact_cache", "exact_cache_info"]
+__all__ = [
+    "exact_engine",
+    "clear_exact_cache",
+    "exact_cache_info",
+    "exact_statevector",
+    "swap_test_overlap",
+    "ExactEstimatorRunner",
+    "ExactSamplerRunner",
+    "ExactStatevectorRunner",
+]
 
 #: Largest number of compiled engines kept per process.
 EXACT_CACHE_SIZE = 64
@@ -144,3 +155,322 @@ def clear_exact_cache() -> None:
 def exact_cache_info() -> dict:
     """Entries, estimated bytes, hits and misses of the process-wide engine cache."""
     return _CACHE.info()
+
+
+def _complex_dtype(real: torch.dtype) -> torch.dtype:
+    return torch.complex128 if real == torch.float64 else torch.complex64
+
+
+class _ExactRunner:
+    """Shared part of the exact runners: a private template copy, its fingerprint, counters."""
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        parameters: Sequence[Parameter] | None,
+        max_qubits: int,
+    ) -> None:
+        if not isinstance(circuit, QuantumCircuit):
+            raise QDeepTypeError(f"circuit must be a QuantumCircuit, got {type(circuit).__name__}.")
+        check_int("max_qubits", max_qubits)
+        self._circuit = circuit.copy()
+        self._parameters = list(circuit.parameters if parameters is None else parameters)
+        self._max_qubits = int(max_qubits)
+        self._fingerprint = circuit_fingerprint(self._circuit)
+        self.num_jobs = 0
+        """Exact evaluations so far (one per :meth:`run` / :meth:`evaluate` call)."""
+        self.engine()  # compile (and validate gates, qubit limit, parameters) at construction
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(num_qubits={self._circuit.num_qubits}, "
+            f"num_parameters={len(self._parameters)}, num_jobs={self.num_jobs})"
+        )
+
+    @property
+    def exact(self) -> bool:
+        """Always ``True``: results are exact (no shot noise)."""
+        return True
+
+    @property
+    def circuit(self) -> QuantumCircuit:
+        """A copy of the circuit template."""
+        return self._circuit.copy()
+
+    @property
+    def parameters(self) -> list[Parameter]:
+        """The parameter order of the last axis of the values."""
+        return list(self._parameters)
+
+    @property
+    def fingerprint(self) -> str:
+        """Content fingerprint of the template (the cache key)."""
+        return self._fingerprint
+
+    def engine(
+        self, dtype: torch.dtype = torch.complex128, device: str | torch.device | None = None
+    ) -> StatevectorEngine:
+        """The compiled engine of the template for ``dtype`` / ``device`` (from the cache)."""
+        return exact_engine(
+            self._circuit,
+            self._parameters,
+            dtype=dtype,
+            device=device,
+            max_qubits=self._max_qubits,
+            fingerprint=self._fingerprint,
+        )
+
+    def _engine_for(self, values: torch.Tensor) -> StatevectorEngine:
+        real = values.dtype if values.is_floating_point() else torch.float64
+        return self.engine(_complex_dtype(real), values.device)
+
+    def _tensor(self, values) -> torch.Tensor:
+        if isinstance(values, torch.Tensor):
+            return values.detach().to(torch.float64)
+        from .runners import _check_values
+
+        return torch.as_tensor(_check_values(values, len(self._parameters)), dtype=torch.float64)
+
+    def evaluate(self, values: torch.Tensor) -> torch.Tensor:
+        """The differentiable torch result for ``values`` ``(..., num_parameters)``."""
+        raise NotImplementedError
+
+    def statevector(self, values=None) -> torch.Tensor:
+        """Final statevectors ``(..., 2**num_qubits)``, measurements ignored.
+
+        A real tensor gives a differentiable result (complex128 for float64, else complex64,
+        on its device); arrays give complex128 without gradients.
+        """
+        self.num_jobs += 1
+        if values is None:
+            return self.engine().statevector(None)
+        if isinstance(values, torch.Tensor) and values.is_floating_point():
+            return self._engine_for(values).statevector(values)
+        return self.engine().statevector(self._tensor(values))
+
+    def run(self, values) -> np.ndarray:
+        """Exact results for a batch of parameter values ``(..., num_parameters)``."""
+        with torch.no_grad():
+            out = self.evaluate(self._tensor(values))
+        return out.to("cpu", torch.float64).numpy()
+
+    def run_with_gradient(
+        self, values, wrt: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Exact results and their exact Jacobian (torch autograd through the engine).
+
+        Returns:
+            ``(outputs, jacobian)`` with shapes ``(..., K)`` and ``(..., K, num_parameters)``;
+            Jacobian columns outside ``wrt`` are zero (``None`` if ``wrt`` selects nothing).
+        """
+        from .runners import _check_values, _check_wrt
+
+        values = _check_values(values, len(self._parameters))
+        indices = _check_wrt(wrt, len(self._parameters))
+        flat = torch.as_tensor(values.reshape(-1, values.shape[-1]), dtype=torch.float64)
+        if indices is not None and not indices:
+            return self.run(values), None
+        flat.requires_grad_(True)
+        with torch.enable_grad():
+            out = self.evaluate(flat)  # (N, K)
+            rows = []
+            for k in range(out.shape[-1]):
+                (grad,) = torch.autograd.grad(
+                    out[:, k].sum(), flat, retain_graph=k + 1 < out.shape[-1]
+                )
+                rows.append(grad)
+        jac = torch.stack(rows, dim=1).numpy()  # (N, K, P)
+        if indices is not None:
+            mask = np.zeros(values.shape[-1], dtype=bool)
+            mask[indices] = True
+            jac[..., ~mask] = 0.0
+        lead = values.shape[:-1]
+        outputs = out.detach().numpy().reshape(*lead, out.shape[-1])
+        return outputs, jac.reshape(*lead, out.shape[-1], values.shape[-1])
+
+
+class ExactEstimatorRunner(_ExactRunner):
+    """Exact expectation values of one template: the exact twin of :class:`EstimatorRunner`.
+
+    Same interface (``run``, ``run_with_gradient``, ``num_jobs``, pickling) plus the torch path
+    :meth:`evaluate`, differentiable with autograd (the ``gradient="backprop"`` path of every
+    layer). The compiled engine comes from the process-wide cache (:func:`exact_engine`). An
+    **exact classical simulation**: memory grows as ``2**num_qubits`` per binding.
+
+    Args:
+        circuit: Parameterized circuit template (copied).
+        observables: Observables on the circuit's qubits (every form a V2 estimator accepts).
+        parameters: Order of the values' last axis; default ``circuit.parameters``.
+        max_qubits: Qubit limit of the engine.
+    """
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        observables,
+        *,
+        parameters: Sequence[Parameter] | None = None,
+        max_qubits: int = 20,
+    ) -> None:
+        from .runners import as_sparse_pauli_ops
+
+        if not isinstance(circuit, QuantumCircuit):
+            raise QDeepTypeError(f"circuit must be a QuantumCircuit, got {type(circuit).__name__}.")
+        self._observables = as_sparse_pauli_ops(observables, circuit.num_qubits)
+        super().__init__(circuit, parameters, max_qubits)
+
+    @property
+    def observables(self):
+        """The observables (``SparsePauliOp``), one output each."""
+        return list(self._observables)
+
+    def evaluate(self, values: torch.Tensor) -> torch.Tensor:
+        """Expectation values ``(..., num_observables)`` of ``values``, differentiable.
+
+        Real outputs in the real dtype matching ``values`` (float64 -> complex128 simulation,
+        anything else complex64), on ``values``' device.
+        """
+        self.num_jobs += 1
+        engine = self._engine_for(values)
+        out = engine.expectation_values(values, self._observables)
+        return out.to(values.dtype) if values.is_floating_point() else out
+
+
+class ExactSamplerRunner(_ExactRunner):
+    """Exact outcome probabilities of one template: the exact twin of :class:`SamplerRunner`.
+
+    Bit ``i`` of the outcome index is clbit ``i`` (joined registers), as for
+    :class:`SamplerRunner`; a template without classical bits gets ``measure_all``. Only final
+    measurements are supported. :meth:`statevector` gives the final (unmeasured) states.
+
+    Args:
+        circuit: Parameterized circuit template with final measurements (copied).
+        parameters: Order of the values' last axis; default ``circuit.parameters``.
+        max_qubits: Qubit limit of the engine.
+    """
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        *,
+        parameters: Sequence[Parameter] | None = None,
+        max_qubits: int = 20,
+    ) -> None:
+        if isinstance(circuit, QuantumCircuit) and circuit.num_clbits == 0:
+            circuit = circuit.measure_all(inplace=False)
+        super().__init__(circuit, parameters, max_qubits)
+        clbits = self.engine().final_measurements
+        missing = [c for c in range(self._circuit.num_clbits) if c not in clbits]
+        self._qubits = [clbits[c] for c in range(self._circuit.num_clbits) if c in clbits]
+        self._unmeasured = missing
+
+    @property
+    def num_outcomes(self) -> int:
+        """``2 ** num_clbits``."""
+        return 2**self._circuit.num_clbits
+
+    def evaluate(self, values: torch.Tensor) -> torch.Tensor:
+        """Outcome probabilities ``(..., 2**num_clbits)`` of ``values``, differentiable."""
+        self.num_jobs += 1
+        engine = self._engine_for(values)
+        probs = engine.probabilities(values, self._qubits) if self._qubits else None
+        if self._unmeasured:  # clbits never written read 0: embed the measured marginal
+            lead = values.shape[:-1]
+            full = torch.zeros(lead + (self.num_outcomes,), dtype=engine_real(engine))
+            index = torch.zeros(1 << len(self._qubits), dtype=torch.long)
+            measured = [c for c in range(self._circuit.num_clbits) if c not in self._unmeasured]
+            for outcome in range(1 << len(self._qubits)):
+                index[outcome] = sum(((outcome >> j) & 1) << c for j, c in enumerate(measured))
+            if probs is None:
+                full[..., 0] = 1.0
+                return full.to(values.dtype)
+            probs = full.index_add(-1, index.to(full.device), probs)
+        return probs.to(values.dtype) if values.is_floating_point() else probs
+
+
+class ExactStatevectorRunner(_ExactRunner):
+    """Exact final statevectors of one template (measurements ignored).
+
+    :meth:`evaluate` (and :meth:`statevector`) return ``(..., 2**num_qubits)`` complex states,
+    differentiable for real tensor inputs; :meth:`run` gives them as a complex numpy array.
+
+    Args:
+        circuit: Parameterized circuit template (copied).
+        parameters: Order of the values' last axis; default ``circuit.parameters``.
+        max_qubits: Qubit limit of the engine.
+    """
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        *,
+        parameters: Sequence[Parameter] | None = None,
+        max_qubits: int = 20,
+    ) -> None:
+        super().__init__(circuit, parameters, max_qubits)
+
+    def evaluate(self, values: torch.Tensor) -> torch.Tensor:
+        """Statevectors ``(..., 2**num_qubits)`` of ``values``, differentiable."""
+        return self.statevector(values)
+
+    def run(self, values) -> np.ndarray:
+        """Statevectors ``(..., 2**num_qubits)`` as a complex128 numpy array."""
+        with torch.no_grad():
+            return self.statevector(self._tensor(values)).to("cpu", torch.complex128).numpy()
+
+    def run_with_gradient(self, values, wrt=None):  # noqa: D102 - states are complex
+        raise QDeepTypeError(
+            "ExactStatevectorRunner returns complex states; differentiate evaluate() with "
+            "torch autograd instead of asking for a real Jacobian."
+        )
+
+
+def engine_real(engine: StatevectorEngine) -> torch.dtype:
+    """The real dtype matching an engine's complex dtype."""
+    return torch.float64 if engine.dtype == torch.complex128 else torch.float32
+
+
+def exact_statevector(circuit: QuantumCircuit, *, max_qubits: int = 20) -> np.ndarray:
+    """The exact final statevector of a circuit without free parameters (numpy, complex128).
+
+    Final measurements are ignored. Equals ``qiskit.quantum_info.Statevector(circuit).data``
+    for unitary circuits, through the one exact engine and its cache.
+
+    Raises:
+        QDeepValueError: If the circuit has free parameters.
+        QubitLimitError: Above ``max_qubits``.
+    """
+    if isinstance(circuit, QuantumCircuit) and circuit.num_parameters:
+        raise QDeepValueError(
+            f"exact_statevector needs a circuit without free parameters; this one has "
+            f"{circuit.num_parameters} ({[p.name for p in circuit.parameters][:5]}...)."
+        )
+    engine = exact_engine(circuit, [], max_qubits=max_qubits)
+    with torch.no_grad():
+        return engine.statevector(None).numpy()
+
+
+def swap_test_overlap(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    r"""Named exact fast path of the SWAP test: :math:`|\langle a|b\rangle|^2` for all pairs.
+
+    A SWAP test of :math:`|a\rangle` against :math:`|b\rangle` measures its ancilla in
+    :math:`|0\rangle` with probability :math:`(1 + |\langle a|b\rangle|^2)/2`, so
+    :math:`P(0) - P(1) = |\langle a|b\rangle|^2`. Instead of simulating the
+    :math:`2n + 1`-qubit circuit this contracts the two :math:`n`-qubit states directly; the test
+    suite checks it against the circuit simulated by the engine.
+
+    Args:
+        left: ``(..., D, L)`` real or complex states along axis ``-2`` (e.g. unit patches).
+        right: ``(F, D)`` states (e.g. filter statevectors).
+
+    Returns:
+        ``(..., F, L)`` real overlaps, differentiable in both arguments.
+    """
+    if right.is_complex():
+        dtype = left.dtype if left.is_floating_point() else left.real.dtype
+        real = torch.einsum("...dl,fd->...fl", left, right.real.to(dtype))
+        imag = torch.einsum("...dl,fd->...fl", left, right.imag.to(dtype))
+        if left.is_complex():  # pragma: no cover - the layer passes real patches
+            raise QDeepTypeError("swap_test_overlap takes real left states.")
+        return real.square() + imag.square()
+    return torch.einsum("...dl,fd->...fl", left, right).square()

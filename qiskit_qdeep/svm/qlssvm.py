@@ -22,7 +22,8 @@ from ..circuit.library.hhl import _state_pair_layout, state_pair_template
 from ..circuit.library.swap_test import amplitude_encoding_angles
 from ..exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
 from ..linear_solvers import HHL, HHL_MAX_QUBITS
-from ..primitives import SamplerRunner, StatevectorEngine
+from ..primitives import SamplerRunner
+from ..primitives.factory import sampler_runner
 
 __all__ = ["QLSSVM", "QLSSVM_MAX_TRAINING_POINTS"]
 
@@ -389,20 +390,21 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
         key = (id(self.sampler), id(self.pass_manager), self.shots)
         if cache is None or cache[3] != key:  # (re)build after fit or set_params(sampler=...)
             template, params = self._template()
+            measured = template.copy()
+            measured.measure(0, 0)
             if self._exact:
-                cache = ("engine", StatevectorEngine(template, parameters=params), params, key)
+                runner = sampler_runner(measured, exact=True, parameters=params)
             else:
-                measured = template.copy()
-                measured.measure(0, 0)
-                runner = SamplerRunner(
+                runner = sampler_runner(
                     measured,
+                    exact=False,
                     parameters=params,
                     sampler=self.sampler,
                     pass_manager=self.pass_manager,
                     shots=self.shots,
                     seed=self._test_seed,
                 )
-                cache = ("sampler", runner, params, key)
+            cache = ("exact" if self._exact else "sampler", runner, params, key)
             self._runner_cache = cache
         return cache
 
@@ -461,11 +463,8 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
         if request is not None:
             return request.decode(request.runner.run(request.values))
         X = self._check_query(X)
-        _, engine, _, _ = self._runner()
-        angles = self._query_bindings(X)
-        return _decisions_from_probabilities(
-            engine.probabilities(angles, [0]).detach().cpu().numpy()
-        )
+        _, runner, _, _ = self._runner()
+        return _decisions_from_probabilities(runner.run(self._query_bindings(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels.
@@ -488,7 +487,7 @@ class QLSSVM(ClassifierMixin, BaseEstimator):
         """Sampler jobs submitted by ``predict``/``decision_function`` since ``fit``."""
         check_is_fitted(self)
         cache = getattr(self, "_runner_cache", None)
-        if cache is None or cache[0] == "engine":
+        if cache is None or cache[0] == "exact":
             return 0
         return int(cache[1].num_jobs)
 

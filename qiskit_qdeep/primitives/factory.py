@@ -1,0 +1,141 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""The one place that decides between the exact path and a primitive, for every caller.
+
+:func:`estimator_runner` and :func:`sampler_runner` return either an exact runner
+(:class:`~qiskit_qdeep.primitives.exact.ExactEstimatorRunner`,
+:class:`~qiskit_qdeep.primitives.exact.ExactSamplerRunner`: the torch engine through the
+process-wide cache) or a primitive runner (:class:`~qiskit_qdeep.primitives.EstimatorRunner`,
+:class:`~qiskit_qdeep.primitives.SamplerRunner`). Both kinds share ``run``,
+``run_with_gradient``, ``num_jobs`` and pickling; the exact ones add the differentiable
+``evaluate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.passmanager import BasePassManager
+from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
+
+from ..exceptions import QDeepValueError
+from .exact import ExactEstimatorRunner, ExactSamplerRunner
+from .retry import RetryPolicy
+from .runners import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner, SamplerRunner
+
+__all__ = ["estimator_runner", "sampler_runner"]
+
+
+def _refuse_options(exact_reason: str, **options) -> None:
+    given = {name: value for name, value in options.items() if value is not None}
+    if given:
+        names = ", ".join(f"{name}={value!r}" for name, value in given.items())
+        raise QDeepValueError(
+            f"{names} cannot be honoured on the exact path ({exact_reason}); drop it, or run "
+            "on a primitive (gradient='parameter-shift' with an estimator / a sampler) to get "
+            "shot noise."
+        )
+
+
+def estimator_runner(
+    circuit: QuantumCircuit,
+    observables,
+    *,
+    exact: bool,
+    parameters: Sequence[Parameter] | None = None,
+    estimator: BaseEstimatorV2 | None = None,
+    pass_manager: BasePassManager | None = None,
+    precision: float | None = None,
+    max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
+    seed: int | np.random.Generator | None = None,
+    retry: RetryPolicy | None = None,
+    max_qubits: int = 20,
+) -> ExactEstimatorRunner | EstimatorRunner:
+    """The runner of an expectation-value template.
+
+    With ``exact=True`` the template is simulated exactly by the torch engine; a
+    ``precision`` > 0, a pass manager, or an estimator with a non-zero default precision are
+    refused (they cannot be honoured by an exact, differentiable simulation). An exact
+    :class:`~qiskit_qdeep.primitives.TorchStatevectorEstimator` (default precision ``0``) may
+    be given and is the same engine.
+
+    Raises:
+        QDeepValueError: For options the chosen path cannot honour.
+    """
+    if exact:
+        if estimator is not None:
+            from .torch_primitives import TorchStatevectorEstimator
+
+            if not isinstance(estimator, TorchStatevectorEstimator):
+                raise QDeepValueError(
+                    "The exact path needs the torch engine, not "
+                    f"{type(estimator).__name__}; use gradient='parameter-shift' to run on "
+                    "this estimator."
+                )
+            if estimator.default_precision:
+                raise QDeepValueError(
+                    f"The estimator has default_precision={estimator.default_precision}, but "
+                    "gradient='backprop' differentiates the exact expectation values and "
+                    "would silently ignore it. Use gradient='parameter-shift' to train with "
+                    "that precision, or default_precision=0."
+                )
+            max_qubits = max(max_qubits, getattr(estimator, "_max_qubits", max_qubits))
+        if precision is not None and precision != 0:
+            _refuse_options("exact expectation values", precision=precision)
+        _refuse_options("no transpilation happens", pass_manager=pass_manager)
+        return ExactEstimatorRunner(
+            circuit, observables, parameters=parameters, max_qubits=max_qubits
+        )
+    return EstimatorRunner(
+        circuit,
+        observables,
+        parameters=parameters,
+        estimator=estimator,
+        pass_manager=pass_manager,
+        precision=precision,
+        max_bindings_per_pub=max_bindings_per_pub,
+        seed=seed,
+        retry=retry,
+    )
+
+
+def sampler_runner(
+    circuit: QuantumCircuit,
+    *,
+    exact: bool,
+    parameters: Sequence[Parameter] | None = None,
+    sampler: BaseSamplerV2 | None = None,
+    pass_manager: BasePassManager | None = None,
+    shots: int | None = None,
+    max_bindings_per_pub: int | None = DEFAULT_MAX_BINDINGS_PER_PUB,
+    seed: int | np.random.Generator | None = None,
+    retry: RetryPolicy | None = None,
+    max_qubits: int = 20,
+) -> ExactSamplerRunner | SamplerRunner:
+    """The runner of an outcome-probability template.
+
+    With ``exact=True`` the exact outcome probabilities come from the torch engine; a
+    sampler, shots or a pass manager are refused on that path.
+
+    Raises:
+        QDeepValueError: For options the chosen path cannot honour.
+    """
+    if exact:
+        _refuse_options(
+            "exact outcome probabilities", sampler=sampler, shots=shots, pass_manager=pass_manager
+        )
+        return ExactSamplerRunner(circuit, parameters=parameters, max_qubits=max_qubits)
+    return SamplerRunner(
+        circuit,
+        parameters=parameters,
+        sampler=sampler,
+        pass_manager=pass_manager,
+        shots=shots,
+        max_bindings_per_pub=max_bindings_per_pub,
+        seed=seed,
+        retry=retry,
+    )
