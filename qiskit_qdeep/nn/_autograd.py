@@ -5,14 +5,45 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
+from ..exceptions import QiskitQDeepError
+
 #: ``(values (N, P), wrt or None) -> (outputs (N, ...), jacobian (N, ..., P) or None)``
 RunFn = Callable[[np.ndarray, "list[int] | None"], "tuple[np.ndarray, np.ndarray | None]"]
+
+
+def first_order_only(path: str):
+    """Decorates a ``backward`` that cannot be differentiated again.
+
+    Plain ``once_differentiable`` lets ``torch.autograd.functional.hessian`` and
+    ``create_graph=True`` silently return zero second derivatives (the recorded gradient has no
+    graph). This raises a clear error instead when the backward pass is being recorded.
+    """
+
+    def wrap(backward):
+        inner = once_differentiable(backward)
+
+        @functools.wraps(backward)
+        def checked(ctx, *grads):
+            if torch.is_grad_enabled():  # create_graph=True: a second derivative is wanted
+                raise QiskitQDeepError(
+                    f"Second-order derivatives (create_graph=True, hessian, double backward) "
+                    f"are not available on the {path} path: its Jacobian comes from shifted "
+                    "circuit evaluations and is not itself differentiable. Use "
+                    "gradient='backprop' (the exact engine supports higher derivatives) or "
+                    "finite differences of the first derivative."
+                )
+            return inner(ctx, *grads)
+
+        return checked
+
+    return wrap
 
 
 class _PrimitiveFunction(torch.autograd.Function):
@@ -53,7 +84,7 @@ class _PrimitiveFunction(torch.autograd.Function):
         return torch.as_tensor(outputs, dtype=inputs.dtype, device=inputs.device)
 
     @staticmethod
-    @once_differentiable
+    @first_order_only("parameter-shift")
     def backward(ctx, grad_output):  # pylint: disable=arguments-differ
         jacobian = ctx.jacobian
         grad_inputs = grad_weights = None

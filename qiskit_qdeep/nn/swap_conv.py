@@ -21,7 +21,6 @@ from qiskit.circuit import Parameter, ParameterVector
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseSamplerV2
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
 from .._validation import check_int, check_pair, check_shots
@@ -37,7 +36,7 @@ from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy, SamplerRunne
 from ..primitives.exact import ExactStatevectorRunner, swap_test_overlap
 from ..primitives.factory import sampler_runner
 from ..primitives.retry import check_retry
-from ._autograd import primitive_apply
+from ._autograd import first_order_only, primitive_apply
 from ._common import make_initial_weights
 
 __all__ = [
@@ -84,7 +83,7 @@ class _AncillaSwapFunction(torch.autograd.Function):
         return torch.as_tensor(probs[:, 0] - probs[:, 1], dtype=torch.float64, device=ctx.device)
 
     @staticmethod
-    @once_differentiable
+    @first_order_only("ancilla-gradient")
     def backward(ctx, grad_output):  # pylint: disable=arguments-differ
         upstream = grad_output.detach().cpu().double().numpy().reshape(-1)
         # pylint: disable=protected-access

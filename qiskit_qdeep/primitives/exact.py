@@ -14,6 +14,7 @@ dtype and the device: an edited circuit is a different key, never a stale hit.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -95,6 +96,15 @@ class _EngineLRU:
 
 
 _CACHE = _EngineLRU(EXACT_CACHE_SIZE, EXACT_CACHE_BYTES)
+
+
+def _after_fork_in_child() -> None:
+    # a forked child (DataLoader workers, multiprocessing) must not inherit a held lock
+    _CACHE._lock = threading.Lock()  # pylint: disable=protected-access
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def exact_engine(
