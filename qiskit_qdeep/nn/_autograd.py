@@ -103,6 +103,7 @@ class _PrimitiveFunction(torch.autograd.Function):
         return grad_inputs, grad_weights, None, None, None
 
 
+@torch.compiler.disable
 def primitive_apply(inputs: torch.Tensor, weights: torch.Tensor, run_fn: RunFn) -> torch.Tensor:
     """Applies ``run_fn`` with parameter-shift gradients to a batch.
 

@@ -167,6 +167,17 @@ def exact_cache_info() -> dict:
     return _CACHE.info()
 
 
+def _eager(function):
+    """Runs ``function`` outside ``torch.compile`` graphs (a graph break, then plain eager).
+
+    The engine compiles circuits with NumPy and dispatches on shapes; TorchDynamo cannot trace
+    that (it fails on the bit tricks), so compiled models call it eagerly, with autograd intact.
+    """
+    compiler = getattr(torch, "compiler", None)
+    disable = getattr(compiler, "disable", None)
+    return disable(function) if disable is not None else function
+
+
 def _complex_dtype(real: torch.dtype) -> torch.dtype:
     return torch.complex128 if real == torch.float64 else torch.complex64
 
@@ -245,6 +256,7 @@ class _ExactRunner:
         """The differentiable torch result for ``values`` ``(..., num_parameters)``."""
         raise NotImplementedError
 
+    @_eager
     def statevector(self, values=None) -> torch.Tensor:
         """Final statevectors ``(..., 2**num_qubits)``, measurements ignored.
 
@@ -334,6 +346,7 @@ class ExactEstimatorRunner(_ExactRunner):
         """The observables (``SparsePauliOp``), one output each."""
         return list(self._observables)
 
+    @_eager
     def evaluate(self, values: torch.Tensor) -> torch.Tensor:
         """Expectation values ``(..., num_observables)`` of ``values``, differentiable.
 
@@ -379,6 +392,7 @@ class ExactSamplerRunner(_ExactRunner):
         """``2 ** num_clbits``."""
         return 2**self._circuit.num_clbits
 
+    @_eager
     def evaluate(self, values: torch.Tensor) -> torch.Tensor:
         """Outcome probabilities ``(..., 2**num_clbits)`` of ``values``, differentiable."""
         self.num_jobs += 1
