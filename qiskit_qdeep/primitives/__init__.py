@@ -42,17 +42,45 @@ Exact statevector simulation in torch
 -------------------------------------
 
 A classical, exact simulation (memory ``2**num_qubits``) for simulation-only training with
-autograd (``gradient="backprop"``), also exposed as V2 primitives.
+autograd (``gradient="backprop"``), also exposed as V2 primitives. There is one exact path:
+the exact runners below (the exact twins of the primitive runners, plus a differentiable
+``evaluate``) and the torch primitives get their compiled engines from one process-wide cache
+keyed by a content fingerprint of the circuit (an edited circuit is a new key, never a stale
+hit). :func:`estimator_runner` / :func:`sampler_runner` decide between the exact path and a
+primitive for every layer, model and algorithm of the package.
 
 .. autosummary::
    :toctree: ../stubs/
 
+   estimator_runner
+   sampler_runner
+   ExactEstimatorRunner
+   ExactSamplerRunner
+   ExactStatevectorRunner
+   exact_engine
+   exact_statevector
+   swap_test_overlap
+   circuit_fingerprint
+   clear_exact_cache
+   exact_cache_info
    StatevectorEngine
    TorchStatevectorEstimator
    TorchStatevectorSampler
 """
 
 from .batch import run_estimator_batch, run_sampler_batch
+from .exact import (
+    ExactEstimatorRunner,
+    ExactSamplerRunner,
+    ExactStatevectorRunner,
+    clear_exact_cache,
+    exact_cache_info,
+    exact_engine,
+    exact_statevector,
+    swap_test_overlap,
+)
+from .factory import estimator_runner, sampler_runner
+from .fingerprint import circuit_fingerprint
 from .parameter_shift import SHIFTABLE_GATES, ParameterShiftPlan, ShiftBindings
 from .resolution import check_isa, primitive_backend, resolve_estimator, resolve_sampler
 from .retry import DEFAULT_RETRY_POLICY, RetryPolicy, is_permanent_runtime_error
@@ -79,4 +107,15 @@ __all__ = [
     "StatevectorEngine",
     "TorchStatevectorEstimator",
     "TorchStatevectorSampler",
+    "estimator_runner",
+    "sampler_runner",
+    "ExactEstimatorRunner",
+    "ExactSamplerRunner",
+    "ExactStatevectorRunner",
+    "exact_engine",
+    "exact_statevector",
+    "swap_test_overlap",
+    "circuit_fingerprint",
+    "clear_exact_cache",
+    "exact_cache_info",
 ]
