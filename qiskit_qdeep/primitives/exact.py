@@ -115,6 +115,7 @@ def exact_engine(
     device: str | torch.device | None = None,
     max_qubits: int = 20,
     fingerprint: str | None = None,
+    parameters_id: tuple | None = None,
 ) -> StatevectorEngine:
     """The compiled engine of ``circuit`` from the process-wide cache (compiled on a miss).
 
@@ -126,6 +127,7 @@ def exact_engine(
         max_qubits: Qubit limit, checked before anything is compiled or allocated.
         fingerprint: The circuit's :func:`circuit_fingerprint` if the caller already has it
             (a layer that owns a private copy of its template computes it once).
+        parameters_id: ``parameters_key(parameters)`` if the caller already has it.
 
     Raises:
         QDeepTypeError: If ``circuit`` is not a ``QuantumCircuit``.
@@ -145,7 +147,7 @@ def exact_engine(
     device = torch.device(device) if device is not None else torch.device("cpu")
     key = (
         fingerprint if fingerprint is not None else circuit_fingerprint(circuit),
-        parameters_key(params),
+        parameters_id if parameters_id is not None else parameters_key(params),
         dtype,
         str(device),
     )
@@ -198,6 +200,7 @@ class _ExactRunner:
         self._parameters = list(circuit.parameters if parameters is None else parameters)
         self._max_qubits = int(max_qubits)
         self._fingerprint = circuit_fingerprint(self._circuit)
+        self._parameters_id = parameters_key(self._parameters)
         self.num_jobs = 0
         """Exact evaluations so far (one per :meth:`run` / :meth:`evaluate` call)."""
         self.engine()  # compile (and validate gates, qubit limit, parameters) at construction
@@ -239,6 +242,7 @@ class _ExactRunner:
             device=device,
             max_qubits=self._max_qubits,
             fingerprint=self._fingerprint,
+            parameters_id=self._parameters_id,
         )
 
     def _engine_for(self, values: torch.Tensor) -> StatevectorEngine:
