@@ -20,6 +20,7 @@ built-in :class:`ValueError` / :class:`TypeError`, so ``except ValueError`` keep
    ISACircuitError
    PrimitiveJobError
    PrimitiveResultError
+   CheckpointError
 """
 
 from __future__ import annotations
@@ -91,6 +92,20 @@ class PrimitiveJobError(QiskitQDeepError):
         return (_rebuild_job_error, (self.message, self.cause, self.attempts))
 
 
+class CheckpointError(QDeepValueError):
+    """A checkpoint cannot be used: the file is unreadable or of the wrong kind, or unwritable.
+
+    Raised by :func:`~qiskit_qdeep.training.fit_classifier` and
+    :meth:`QuantumDeepClustering.fit <qiskit_qdeep.clustering.QuantumDeepClustering.fit>` for a
+    checkpoint file that is empty, truncated or corrupt, holds objects other than tensors and plain
+    data (it is never unpickled with code execution), is not a checkpoint of that function, was
+    written for another model (other parameter names or shapes) or with other settings than the
+    resuming call, and for a checkpoint path that cannot be written (checked before training
+    starts). The message names the file and what is wrong with it; nothing is modified (neither
+    the model nor the file) before the error.
+    """
+
+
 def _rebuild_job_error(message, cause, attempts):
     return PrimitiveJobError(message, cause=cause, attempts=attempts)
 
@@ -104,4 +119,5 @@ __all__ = [
     "ISACircuitError",
     "PrimitiveJobError",
     "PrimitiveResultError",
+    "CheckpointError",
 ]

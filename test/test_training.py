@@ -14,7 +14,12 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from torch import nn
 
-from qiskit_qdeep.exceptions import PrimitiveJobError, QDeepTypeError, QDeepValueError
+from qiskit_qdeep.exceptions import (
+    CheckpointError,
+    PrimitiveJobError,
+    QDeepTypeError,
+    QDeepValueError,
+)
 from qiskit_qdeep.nn import QuantumLayer
 from qiskit_qdeep.primitives import RetryPolicy, TorchStatevectorEstimator
 from qiskit_qdeep.training import evaluate_classifier, fit_classifier
@@ -209,6 +214,47 @@ class TestFitClassifier(QDeepTestCase):
         self.assertEqual(history.to_dict()["test_loss"], ref.test_loss)
         self.assertEqual(history.train_loss, ref.train_loss)
         assert_same_weights(self, straight, resumed)
+
+    def test_resume_with_another_lr_raises_or_uses_it(self):
+        """Resuming used to train silently with the checkpoint's lr; now it is an error, or the
+        new lr with allow_changed_hyperparameters=True (and a warning)."""
+        kwargs = {"epochs": 2, "batch_size": 16, "seed": 3, "progress": False}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "ckpt.pt")
+            fit_classifier(make_model(1), self.x, self.y, checkpoint=path, stop_after=1, **kwargs)
+            content = open(path, "rb").read()
+            with self.assertRaisesRegex(CheckpointError, "lr: checkpoint 0.01, now 0.1") as caught:
+                fit_classifier(make_model(1), self.x, self.y, checkpoint=path, lr=0.1, **kwargs)
+            self.assertIn(path, str(caught.exception))
+            self.assertEqual(open(path, "rb").read(), content)
+            model = make_model(1)
+            optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+            with self.assertWarnsRegex(UserWarning, "the new values are used: lr"):
+                history = fit_classifier(
+                    model,
+                    self.x,
+                    self.y,
+                    checkpoint=path,
+                    optimizer=optimizer,
+                    allow_changed_hyperparameters=True,
+                    **kwargs,
+                )
+        self.assertEqual(len(history.train_loss), 2)
+        self.assertEqual(optimizer.param_groups[0]["lr"], 0.1)
+
+    def test_checkpoint_of_another_model_or_file_kind(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "ckpt.pt")
+            torch.save(make_model(0).state_dict(), path)  # a state_dict, not a checkpoint
+            with self.assertRaisesRegex(CheckpointError, "plain dict of tensors"):
+                fit_classifier(make_model(0), self.x, self.y, epochs=1, checkpoint=path)
+            os.remove(path)
+            fit_classifier(make_model(0), self.x, self.y, epochs=1, checkpoint=path, progress=False)
+            other = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+            with self.assertRaisesRegex(CheckpointError, "another model architecture"):
+                fit_classifier(other, self.x, self.y, epochs=2, checkpoint=path)
+            with self.assertRaisesRegex(CheckpointError, "is a directory"):
+                fit_classifier(make_model(0), self.x, self.y, epochs=1, checkpoint=tmp)
 
     def test_bad_input(self):
         model = make_model(0)

@@ -22,8 +22,22 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._validation import check_int
-from ..exceptions import QDeepTypeError, QDeepValueError
+from ..exceptions import CheckpointError, QDeepTypeError, QDeepValueError
 from ..nn import ParallelQuantumLayer, QuantumLayer
+from ..training import (
+    CHECKPOINT_VERSION,
+    _check_history,
+    _check_settings,
+    _check_state_dict,
+    _fingerprint,
+    _is_count,
+    _load_state_dict,
+    _module_structure,
+    _open_checkpoint,
+    _plain,
+    _prepare_checkpoint_path,
+    _save_checkpoint,
+)
 from .qmeans import QMeans
 
 __all__ = [
@@ -37,6 +51,9 @@ __all__ = [
 
 #: Built-in classifier heads.
 HEADS = ("quantum", "linear")
+
+_CHECKPOINT_FORMAT = "qiskit_qdeep.deep_clustering"
+_CHECKPOINT_KEYS = ("model", "history", "epoch")
 
 
 def small_cnn(in_channels: int = 1, feature_dim: int = 32) -> nn.Sequential:
@@ -421,13 +438,28 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
             optimizer.step()
 
     # ------------------------------------------------------------------ API
-    def fit(self, X: Any, y: Any = None) -> QuantumDeepClustering:
+    def fit(
+        self, X: Any, y: Any = None, *, allow_changed_hyperparameters: bool = False
+    ) -> QuantumDeepClustering:
         """Alternates clustering and pseudo-label training for ``epochs`` epochs.
+
+        With ``checkpoint`` set, the path is checked for writing before any work, and the
+        checkpoint (written atomically after every epoch, read with
+        ``torch.load(weights_only=True)``) records the settings that shape the run: the
+        estimator class, the network's layer types, every hyper-parameter except ``epochs``,
+        ``checkpoint`` and ``progress`` (a custom clusterer by its type and parameters), and
+        fingerprints of ``X`` and ``y``. Resuming with other values raises a
+        :class:`~qiskit_qdeep.exceptions.CheckpointError` naming each of them with its old and
+        new value. ``epochs`` may grow between calls (the run is extended, as the uninterrupted
+        longer run would go).
 
         Args:
             X: Images ``(N, H, W)`` / ``(N, C, H, W)`` (default CNN) or the custom extractor's
                 input.
             y: Optional true labels, used only for the NMI/ARI history.
+            allow_changed_hyperparameters: Resume a checkpoint written with other settings:
+                the current ones are used for the remaining epochs, with a :class:`UserWarning`
+                listing the changes.
 
         Returns:
             ``self``.
@@ -435,6 +467,9 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
         Raises:
             QDeepValueError: For bad sizes, data or hyper-parameters.
             QDeepTypeError: For a feature extractor that is not a module.
+            CheckpointError: For an unwritable checkpoint path, or an existing checkpoint that
+                is empty, truncated, corrupt, foreign, of another network (parameter names or
+                shapes), of other settings (see above) or of more epochs than ``epochs``.
         """
         k = check_int("n_clusters", self.n_clusters, 2)
         epochs = check_int("epochs", self.epochs, 0)
@@ -455,16 +490,43 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
             y = np.asarray(y)
             if y.shape != (len(x),):
                 raise QDeepValueError(f"y must have shape ({len(x)},), got {y.shape}.")
+        path = None if self.checkpoint is None else _prepare_checkpoint_path(self.checkpoint)
+        saved = None
+        if path is not None and os.path.exists(path):  # checked before any work
+            saved = _open_checkpoint(path, _CHECKPOINT_FORMAT, "deep-clustering", _CHECKPOINT_KEYS)
+            start = saved["epoch"]
+            if not _is_count(start):
+                raise CheckpointError(f"Checkpoint '{path}' has an invalid epoch {start!r}.")
+            if start > epochs:
+                raise CheckpointError(
+                    f"Checkpoint '{path}' already holds {start} epochs, more than "
+                    f"epochs={epochs}; pass epochs >= {start} to resume it, or another path."
+                )
+            _check_history(
+                path,
+                saved["history"],
+                DeepClusteringHistory,
+                start,
+                ("train_loss", "train_seconds", "num_clusters", "cluster_seconds"),
+            )
         seed = 0 if self.random_state is None else int(self.random_state)
         seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=(epochs + 2, 2))
         model = self._build(x, int(seeds[0, 0]))
+        settings = None if path is None else self._checkpoint_settings(model, x, y)
         history = DeepClusteringHistory()
         start = 0
-        if self.checkpoint is not None and os.path.exists(self.checkpoint):
-            state = torch.load(self.checkpoint, weights_only=False)
-            model.load_state_dict(state["model"])
-            history = DeepClusteringHistory(**state["history"])
-            start = int(state["epoch"])
+        if saved is not None:
+            _check_state_dict(path, model, saved["model"], "network")
+            _check_settings(
+                path,
+                saved.get("settings"),
+                settings,
+                allow_changed_hyperparameters,
+                f"{type(self).__name__}.fit",
+            )
+            _load_state_dict(path, model, saved["model"], "network")
+            history = DeepClusteringHistory(**{k: list(v) for k, v in saved["history"].items()})
+            start = int(saved["epoch"])
             # the clustering of the resumed epoch is recomputed from the restored network
             for name in ("nmi", "ari", "num_clusters", "cluster_seconds"):
                 del getattr(history, name)[start:]
@@ -476,13 +538,18 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
             )
             history.train_loss.append(loss)
             history.train_seconds.append(time.perf_counter() - began)
-            if self.checkpoint is not None:
-                tmp = f"{self.checkpoint}.tmp"
-                torch.save(
-                    {"model": model.state_dict(), "history": history.to_dict(), "epoch": epoch + 1},
-                    tmp,
+            if path is not None:
+                _save_checkpoint(
+                    path,
+                    {
+                        "format": _CHECKPOINT_FORMAT,
+                        "version": CHECKPOINT_VERSION,
+                        "settings": settings,
+                        "model": model.state_dict(),
+                        "history": history.to_dict(),
+                        "epoch": epoch + 1,
+                    },
                 )
-                os.replace(tmp, self.checkpoint)
         self.labels_ = self._cluster(model, x, y, int(seeds[epochs, 1]), history)[0]
         for p in model.parameters():
             p.requires_grad_(True)
@@ -491,6 +558,33 @@ class QuantumDeepClustering(ClusterMixin, BaseEstimator):
         self.history_ = history
         self.n_epochs_ = epochs
         return self
+
+    def _checkpoint_settings(self, model: _Classifier, x: torch.Tensor, y: Any) -> dict:
+        """What a checkpoint records of this fit: everything that shapes the run but ``epochs``."""
+        head = self.head if isinstance(self.head, str) else f"module {type(self.head).__qualname__}"
+        settings = {
+            "estimator": type(self).__qualname__,
+            "model": _module_structure(model),
+            "n_clusters": _plain(self.n_clusters),
+            "feature_dim": _plain(self.feature_dim),
+            "head": head,
+            "pca_components": _plain(self.pca_components),
+            "batch_size": _plain(self.batch_size),
+            "lr": _plain(self.lr),
+            "head_lr": _plain(self.head_lr),
+            "head_warmup_steps": _plain(self.head_warmup_steps),
+            "freeze_head_during_backprop": _plain(self.freeze_head_during_backprop),
+            "random_state": _plain(self.random_state),
+            "clusterer": _describe_clusterer(self.clusterer),
+            "X": _fingerprint(x),
+            "y": None if y is None else _label_fingerprint(y),
+        }
+        if self.head != "linear":
+            settings["head_width"] = _plain(self.head_width)
+        if self.head == "quantum":
+            settings["num_qubits"] = _plain(self.num_qubits)
+            settings["reps"] = _plain(self.reps)
+        return settings
 
     def features(self, X: Any) -> np.ndarray:
         """The whitened, L2-normalised features that the clusterer sees ``(N, pca_components)``.
@@ -572,6 +666,27 @@ class ClassicalDeepClustering(QuantumDeepClustering):
 
     def _default_clusterer(self, seed: int) -> Any:
         return KMeans(self.n_clusters, n_init=1, random_state=seed)
+
+
+def _describe_clusterer(clusterer: Any) -> str | None:
+    """A custom clusterer by type and parameters (``random_state`` is set per epoch anyway)."""
+    if clusterer is None:
+        return None
+    try:
+        params = clusterer.get_params(deep=False)
+    except (AttributeError, TypeError):
+        params = {}
+    shown = ", ".join(
+        f"{k}={_plain(v)!r}" for k, v in sorted(params.items()) if k != "random_state"
+    )
+    return f"{type(clusterer).__qualname__}({shown})"
+
+
+def _label_fingerprint(y: np.ndarray) -> str | None:
+    """Fingerprint of the true labels (numeric or not)."""
+    if y.dtype.kind in "biuf":
+        return _fingerprint(torch.as_tensor(np.ascontiguousarray(y)))
+    return _fingerprint(torch.as_tensor(np.frombuffer(repr(y.tolist()).encode(), np.uint8)))
 
 
 def clone_module(module: nn.Module) -> nn.Module:

@@ -24,7 +24,7 @@ from qiskit_qdeep.clustering import (
     plot_deep_clustering,
     small_cnn,
 )
-from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError
+from qiskit_qdeep.exceptions import CheckpointError, QDeepTypeError, QDeepValueError
 from qiskit_qdeep.nn import ParallelQuantumLayer
 from test import QDeepTestCase
 
@@ -121,6 +121,48 @@ class TestDeepClustering(QDeepTestCase):
         self.assertEqual(resumed.history_.nmi, full.history_.nmi)
         self.assertEqual(resumed.history_.train_loss, full.history_.train_loss)
         self.assertTrue(np.array_equal(resumed.labels_, full.labels_))
+
+    def test_checkpoint_is_strict(self):
+        """Crafted, foreign and mismatched checkpoints and changed settings raise."""
+        import builtins
+
+        class Exploit:
+            def __reduce__(self):
+                return (exec, ("import builtins; builtins._qdeep_dc_pwned = True",))
+
+        flat = X[:40].reshape(40, -1)
+        kwargs = dict(
+            feature_extractor=nn.Sequential(nn.Linear(64, 4), nn.ReLU()),
+            feature_dim=4,
+            head="linear",
+            clusterer=KMeans(4, n_init=1),
+            pca_components=2,
+            epochs=1,
+            head_warmup_steps=1,
+            random_state=0,
+            progress=False,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "dc.pt")
+            torch.save({"model": Exploit()}, path)
+            with self.assertRaisesRegex(CheckpointError, "could run code"):
+                QuantumDeepClustering(4, checkpoint=path, **kwargs).fit(flat)
+            self.assertFalse(hasattr(builtins, "_qdeep_dc_pwned"))
+            torch.save({"a": 1}, path)
+            with self.assertRaisesRegex(CheckpointError, "not a deep-clustering checkpoint"):
+                QuantumDeepClustering(4, checkpoint=path, **kwargs).fit(flat)
+            os.remove(path)
+            QuantumDeepClustering(4, checkpoint=path, **kwargs).fit(flat)
+            with self.assertRaisesRegex(CheckpointError, "another network architecture"):
+                QuantumDeepClustering(5, checkpoint=path, **kwargs).fit(flat)
+            changed = {**kwargs, "epochs": 2, "head_lr": 0.05}
+            with self.assertRaisesRegex(CheckpointError, "head_lr: checkpoint 0.01, now 0.05"):
+                QuantumDeepClustering(4, checkpoint=path, **changed).fit(flat)
+            with self.assertWarnsRegex(UserWarning, "head_lr: checkpoint 0.01, now 0.05"):
+                model = QuantumDeepClustering(4, checkpoint=path, **changed).fit(
+                    flat, allow_changed_hyperparameters=True
+                )
+        self.assertEqual(len(model.history_.train_loss), 2)
 
     def test_custom_extractor_and_head(self):
         flat = X.reshape(len(X), -1)
