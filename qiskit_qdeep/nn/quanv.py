@@ -317,7 +317,7 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         saved = state_dict.get(key)
         if own is not None and saved is not None and int(saved) != int(own):
             # primitive and pass manager live in the runner only (it decides what gets pickled)
-            runner = self._runner
+            runner = self.runner  # None on the exact (backprop) path
             if runner is not None:
                 runner._check_primitive()  # pylint: disable=protected-access
             self._build_template(
