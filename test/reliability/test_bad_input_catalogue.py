@@ -1209,8 +1209,101 @@ def _svm_clustering_cases():
 # ``amplitude_encoding_angles`` maps the zero vector to |0...0> (callers decide what it means).
 
 
+def _exact_core_cases():
+    """The exact execution core: expressions, memory, options the exact path cannot honour."""
+    from qiskit_qdeep.primitives import (
+        ExactEstimatorRunner,
+        exact_engine,
+        exact_statevector,
+        sampler_runner,
+    )
+
+    a = Parameter("a")
+    log_circuit = QuantumCircuit(1)
+    log_circuit.ry(a.log(), 0)
+    wide = QuantumCircuit(30)
+    wide.h(range(30))
+    qc, x, w = layer_circuit()
+
+    def nan_weight():
+        layer = QuantumLayer(qc, ["ZI"], x, w, seed=0)
+        with torch.no_grad():
+            layer.weight[1] = float("nan")
+        return layer(torch.zeros(1, 2))
+
+    def shift_hessian():
+        layer = QuantumLayer(qc, ["ZI"], x, w, gradient="parameter-shift", seed=0)
+        return torch.autograd.functional.hessian(lambda z: layer(z).sum(), torch.zeros(1, 2))
+
+    return [
+        Case(
+            "StatevectorEngine-nan-expression",
+            lambda: exact_engine(log_circuit).expectation_values([[-1.0]], ["Z"]),
+            VALUE,
+            r"expression 'log\(a\)' evaluates to nan",
+        ),
+        Case("QuantumLayer-nan-weight", nan_weight, VALUE, r"parameter 'w\[1\]'"),
+        Case(
+            "StatevectorEngine-memory-limit",
+            lambda: StatevectorEngine(param_circuit(), memory_limit=16).statevector([[0.0] * 4]),
+            (QubitLimitError,),
+            "memory_limit=16",
+        ),
+        Case(
+            "exact_engine-too-many-qubits",
+            lambda: exact_engine(wide),
+            (QubitLimitError,),
+            "max_qubits=20",
+        ),
+        Case(
+            "ExactEstimatorRunner-too-many-qubits",
+            lambda: ExactEstimatorRunner(wide, "Z" * 30),
+            (QubitLimitError,),
+            "max_qubits=20",
+        ),
+        Case(
+            "QuantumLayer-backprop-noisy-estimator",
+            lambda: QuantumLayer(
+                qc,
+                ["ZI"],
+                x,
+                w,
+                gradient="backprop",
+                estimator=TorchStatevectorEstimator(default_precision=0.5),
+            ),
+            VALUE,
+            "default_precision=0.5",
+        ),
+        Case(
+            "QuantumLayer-backprop-precision",
+            lambda: QuantumLayer(qc, ["ZI"], x, w, gradient="backprop", precision=0.1),
+            VALUE,
+            "precision=0.1",
+        ),
+        Case(
+            "sampler_runner-exact-shots",
+            lambda: sampler_runner(param_circuit(), exact=True, shots=100),
+            VALUE,
+            "shots=100",
+        ),
+        Case(
+            "exact_statevector-free-parameters",
+            lambda: exact_statevector(param_circuit()),
+            VALUE,
+            "free parameters",
+        ),
+        Case(
+            "QuantumLayer-parameter-shift-hessian",
+            shift_hessian,
+            (QiskitQDeepError,),
+            "Second-order derivatives",
+        ),
+    ]
+
+
 CASES: list[Case] = (
-    _primitives_cases()
+    _exact_core_cases()
+    + _primitives_cases()
     + _nn_cases()
     + _circuit_cases()
     + _data_model_training_cases()
