@@ -7,47 +7,71 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exceptions import QDeepValueError
+from .exceptions import QDeepTypeError, QDeepValueError
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
     """Returns ``value`` as an ``int`` if it is an integer (not a bool) ``>= minimum``.
 
     Raises:
-        QDeepValueError: Naming ``name``, the minimum and the value given.
+        QDeepTypeError: For a bool or a non-integer (``2.5``, ``"3"``, NaN), naming ``name``.
+        QDeepValueError: For an integer below ``minimum``, naming ``name``, the minimum and the
+            value given.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not _is_integer(value):
+        raise QDeepTypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__})."
+        )
+    if value < minimum:
         raise QDeepValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
 
 
-def check_shots(value) -> int | None:
+def check_shots(value, name: str = "shots") -> int | None:
     """``None`` (exact or the primitive's default) or a positive integer number of shots.
 
     Raises:
-        QDeepValueError: Naming ``shots`` and the value given.
+        QDeepTypeError: For a bool or a non-integer (``2.5``, ``"100"``, NaN), naming ``name``.
+        QDeepValueError: For an integer ``< 1``, naming ``name`` and the value given.
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise QDeepValueError(f"shots must be a positive integer or None, got {value!r}.")
+    if not _is_integer(value):
+        raise QDeepTypeError(
+            f"{name} must be a positive integer or None, got {value!r} ({type(value).__name__})."
+        )
+    if value < 1:
+        raise QDeepValueError(f"{name} must be a positive integer or None, got {value!r}.")
     return int(value)
 
 
-def check_precision(value) -> float | None:
+def check_precision(value, name: str = "precision") -> float | None:
     """``None`` (the estimator's default) or a finite estimator precision ``>= 0``.
 
     Raises:
-        QDeepValueError: Naming ``precision`` and the value given.
+        QDeepTypeError: For a bool or a non-number (``"high"``, a complex number), naming
+            ``name``.
+        QDeepValueError: For a negative, NaN or infinite precision, naming ``name`` and the
+            value given.
     """
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not (np.isfinite(value) and value >= 0)
-    ):
-        raise QDeepValueError(f"precision must be a finite number >= 0 or None, got {value!r}.")
+    if not _is_real(value):
+        raise QDeepTypeError(
+            f"{name} must be a finite number >= 0 or None, got {value!r} ({type(value).__name__})."
+        )
+    if not (np.isfinite(value) and value >= 0):
+        raise QDeepValueError(f"{name} must be a finite number >= 0 or None, got {value!r}.")
     return float(value)
 
 

@@ -12,27 +12,92 @@ Every ``run`` call of the runners goes through :func:`submit`, which
    data fields; a failed check raises :class:`~qiskit_qdeep.exceptions.PrimitiveResultError`),
 
 and repeats the job after ``backoff * factor**(attempt - 1)`` seconds when any of these steps
-fails, at most :attr:`RetryPolicy.max_retries` times. Then it raises
+fails with a *transient* error, at most :attr:`RetryPolicy.max_retries` times. Then it raises
 :class:`~qiskit_qdeep.exceptions.PrimitiveJobError` carrying the last error.
+
+Transient versus deterministic failures
+=======================================
+
+Only failures that a repeated job can fix are retried:
+
+* **retried** -- a timeout (:class:`TimeoutError`, the wait of :func:`wait_for_result`), a result
+  that fails the runner's checks (:class:`~qiskit_qdeep.exceptions.PrimitiveResultError`:
+  missing PUB results, wrong shapes, NaN values returned by the primitive), network errors
+  (:class:`ConnectionError`, ``requests`` / ``http.client`` errors), qiskit-ibm-runtime job
+  failures and timeouts (``RuntimeJobFailureError``, ``RuntimeJobTimeoutError``,
+  ``IBMRuntimeError``), and any other exception of :attr:`RetryPolicy.retry_on` that is not
+  deterministic;
+* **raised at once** (:func:`is_deterministic_error`) -- the exception types of
+  :attr:`RetryPolicy.fail_fast_on` (default :data:`DETERMINISTIC_ERRORS`: qiskit-qdeep's own
+  validation errors, ``TypeError``, ``ValueError``, ``NotImplementedError``, ``KeyError`` /
+  ``IndexError``, ``AttributeError``, ``ImportError``, ``MemoryError``, ...), qiskit-ibm-runtime
+  errors that no retry fixes (:func:`is_permanent_runtime_error`), and errors whose message says
+  that the input itself is wrong: a non-Hermitian observable, NaN or infinite values, an
+  instruction or simulation device the primitive does not support, CUDA not available.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from qiskit.exceptions import QiskitError
 
 from ..exceptions import (
     PrimitiveJobError,
     PrimitiveResultError,
     QDeepTypeError,
     QDeepValueError,
+    QiskitQDeepError,
 )
 
 logger = logging.getLogger(__name__)
+
+#: Exception types whose failures repeat on every attempt with the same PUBs: the default
+#: :attr:`RetryPolicy.fail_fast_on`. qiskit-qdeep's own errors (validation, qubit limits,
+#: unsupported gates, ISA checks) and Python's errors of a wrong input or a bug (type, value,
+#: missing key or attribute, missing module, out of memory) surface at once.
+#: :class:`~qiskit_qdeep.exceptions.PrimitiveResultError` (a malformed result) is the exception:
+#: it is always retried.
+DETERMINISTIC_ERRORS: tuple[type[BaseException], ...] = (
+    QiskitQDeepError,
+    TypeError,
+    ValueError,
+    NotImplementedError,
+    LookupError,
+    AttributeError,
+    ArithmeticError,
+    AssertionError,
+    ImportError,
+    MemoryError,
+)
+
+#: Messages of errors that a retry cannot fix, whatever their type: the input is wrong (a
+#: non-Hermitian observable, NaN or infinite values).
+_BAD_INPUT_MESSAGE = re.compile(
+    r"non-hermitian|not hermitian|\bnan\b|not a number|non-finite|\binfinite\b",
+    re.IGNORECASE,
+)
+#: Messages of Qiskit errors (Statevector, reference primitives, Aer) about an instruction or a
+#: simulation device that the primitive does not support.
+_UNSUPPORTED_MESSAGE = re.compile(
+    r"unsupported|not supported|unknown instruction|cannot handle|cannot apply"
+    r"|invalid simulation device|simulation device .*not available",
+    re.IGNORECASE,
+)
+#: Messages of torch / CUDA errors of a machine without a usable GPU or of misplaced tensors.
+_CUDA_MESSAGE = re.compile(
+    r"cuda is not available|no cuda gpus|not compiled with cuda|no nvidia driver"
+    r"|cuda driver version is insufficient|invalid device ordinal"
+    r"|expected all tensors to be on the same device",
+    re.IGNORECASE,
+)
+
 
 #: Sleep function of the backoff (a module attribute so tests can replace it).
 _sleep = time.sleep
@@ -68,12 +133,17 @@ class RetryPolicy:
     timeout: float | None = None
     """Longest wait for one job's result, in seconds (``None``: no limit)."""
     retry_on: tuple[type[BaseException], ...] = (Exception,)
-    """Exception types of ``run`` / ``result`` that count as transient failures."""
-    fail_fast_on: tuple[type[BaseException], ...] = (QDeepValueError, QDeepTypeError)
-    """Exception types raised at once, without retry: qiskit-qdeep's own value and type errors
-    (too many qubits, unsupported gates, ...) are deterministic, so a retry cannot help.
-    qiskit-ibm-runtime errors that a retry cannot fix (a closed session, an account or input
-    error: :func:`is_permanent_runtime_error`) are never retried either."""
+    """Exception types of ``run`` / ``result`` that may count as transient failures (those that
+    are not deterministic, see :func:`is_deterministic_error`)."""
+    fail_fast_on: tuple[type[BaseException], ...] = DETERMINISTIC_ERRORS
+    """Exception types raised at once, without retry (default :data:`DETERMINISTIC_ERRORS`:
+    qiskit-qdeep's validation errors, ``TypeError``, ``ValueError``, ``NotImplementedError``,
+    ``KeyError``, ``AttributeError``, ...): the same PUBs fail the same way on every attempt, so
+    a retry only adds the backoff pauses. qiskit-ibm-runtime errors that a retry cannot fix
+    (:func:`is_permanent_runtime_error`) and errors whose message names a deterministic cause
+    (non-Hermitian observable, NaN, unsupported instruction or device, CUDA not available) are
+    never retried either. :class:`~qiskit_qdeep.exceptions.PrimitiveResultError` (a malformed
+    result) and timeouts are always retried."""
 
     def __post_init__(self) -> None:
         if (
@@ -161,8 +231,10 @@ def is_permanent_runtime_error(exc: BaseException) -> bool:
     """Whether ``exc`` is a qiskit-ibm-runtime error that a retry cannot fix.
 
     A closed or cancelled ``Session``/``Batch``, a job in a state that does not allow the
-    request, a missing program, an account or authorisation problem and an invalid input are
-    raised at once instead of being retried (the retries would only add the backoff pauses).
+    request, a missing program, an account or authorisation problem, an invalid input and a job
+    that ran past its maximum execution time (it would again) are raised at once instead of
+    being retried (the retries would only add the backoff pauses). Other runtime errors (a
+    failed or timed-out job, a service that is temporarily unavailable) are retried.
     """
     try:
         from qiskit_ibm_runtime import exceptions as runtime_exceptions
@@ -175,12 +247,43 @@ def is_permanent_runtime_error(exc: BaseException) -> bool:
         runtime_exceptions.RuntimeInvalidStateError,
         runtime_exceptions.RuntimeProgramNotFound,
     )
+    permanent += tuple(
+        getattr(runtime_exceptions, name)
+        for name in ("RuntimeJobMaxTimeoutError",)
+        if hasattr(runtime_exceptions, name)
+    )
     if isinstance(exc, permanent):
         return True
     if isinstance(exc, runtime_exceptions.IBMRuntimeError):
         message = str(exc).lower()
         return "session is closed" in message or "session was closed" in message
     return False
+
+
+def is_deterministic_error(
+    exc: BaseException, fail_fast_on: tuple[type[BaseException], ...] = DETERMINISTIC_ERRORS
+) -> bool:
+    """Whether ``exc`` would fail the same way on every retry of the same PUBs.
+
+    True for an instance of ``fail_fast_on`` (default :data:`DETERMINISTIC_ERRORS`), a
+    qiskit-ibm-runtime error that a retry cannot fix (:func:`is_permanent_runtime_error`) and an
+    error whose message names a deterministic cause (a non-Hermitian observable, NaN or infinite
+    values, an unsupported instruction or simulation device, CUDA not available). False for a
+    malformed result (:class:`~qiskit_qdeep.exceptions.PrimitiveResultError`) and a timeout of
+    the wait (:class:`TimeoutError`), which are always worth a retry.
+    """
+    if isinstance(exc, (PrimitiveResultError, TimeoutError)):
+        return False
+    if isinstance(exc, fail_fast_on) or is_permanent_runtime_error(exc):
+        return True
+    if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit, GeneratorExit
+        return True
+    message = str(exc)
+    if _BAD_INPUT_MESSAGE.search(message):
+        return True
+    if isinstance(exc, QiskitError) and _UNSUPPORTED_MESSAGE.search(message):
+        return True
+    return isinstance(exc, RuntimeError) and bool(_CUDA_MESSAGE.search(message))
 
 
 def submit(
@@ -227,15 +330,11 @@ def submit(
             if on_submit is not None:
                 on_submit()
             return decode(wait_for_result(job, policy.timeout))
-        except PrimitiveResultError as exc:
-            last = exc
-        except TimeoutError as exc:
+        except (PrimitiveResultError, TimeoutError) as exc:
             last = exc
         except BaseException as exc:  # pylint: disable=broad-except
-            if (
-                isinstance(exc, policy.fail_fast_on)
-                or not isinstance(exc, policy.retry_on)
-                or is_permanent_runtime_error(exc)
+            if is_deterministic_error(exc, policy.fail_fast_on) or not isinstance(
+                exc, policy.retry_on
             ):
                 raise
             last = exc

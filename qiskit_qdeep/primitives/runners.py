@@ -24,10 +24,11 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
-from qiskit.quantum_info import Pauli, SparsePauliOp
+from qiskit.quantum_info import Pauli, SparseObservable, SparsePauliOp
 
 from .._validation import check_int, check_precision, check_shots
 from ..exceptions import PrimitiveResultError, QDeepTypeError, QDeepValueError, QiskitQDeepError
+from .observables import as_sparse_pauli_ops
 from .parameter_shift import ParameterShiftPlan
 from .resolution import (
     check_isa,
@@ -44,46 +45,6 @@ DEFAULT_MAX_BINDINGS_PER_PUB = 1024
 
 #: Largest classical register (in bits) whose full outcome distribution a SamplerRunner returns.
 MAX_SAMPLER_CLBITS = 20
-
-
-def as_sparse_pauli_ops(
-    observables: Sequence[SparsePauliOp | Pauli | str] | SparsePauliOp | Pauli | str,
-    num_qubits: int,
-) -> list[SparsePauliOp]:
-    """Normalises observables to a list of Hermitian ``SparsePauliOp`` on ``num_qubits`` qubits.
-
-    Raises:
-        QDeepValueError: On an empty list, a qubit-count mismatch or a non-Hermitian observable.
-    """
-    if isinstance(observables, (SparsePauliOp, Pauli, str)):
-        observables = [observables]
-    try:
-        observables = list(observables)
-    except TypeError as exc:
-        raise QDeepTypeError(
-            "observables must be a SparsePauliOp, Pauli, Pauli label or a sequence of them, got "
-            f"{type(observables).__name__}."
-        ) from exc
-    ops = []
-    for i, obs in enumerate(observables):
-        try:
-            op = SparsePauliOp(obs) if not isinstance(obs, SparsePauliOp) else obs
-        except Exception as exc:  # pylint: disable=broad-except
-            raise QDeepValueError(
-                f"observables[{i}] must be a SparsePauliOp, Pauli or Pauli label, got {obs!r}."
-            ) from exc
-        if op.num_qubits != num_qubits:
-            raise QDeepValueError(
-                f"observables[{i}] acts on {op.num_qubits} qubits but the circuit has {num_qubits}."
-            )
-        if np.any(np.abs(op.coeffs.imag) > 1e-10):
-            raise QDeepValueError(
-                f"observables[{i}] is not Hermitian (complex Pauli coefficients)."
-            )
-        ops.append(op)
-    if not ops:
-        raise QDeepValueError("observables must hold at least one observable.")
-    return ops
 
 
 def is_local_primitive(primitive: Any) -> bool:
@@ -336,7 +297,10 @@ class EstimatorRunner(_Runner):
 
     Args:
         circuit: Parameterized circuit template.
-        observables: Observables on the circuit's (virtual) qubits.
+        observables: Observables on the circuit's (virtual) qubits, in every form a V2
+            estimator accepts (see :func:`~qiskit_qdeep.primitives.observables.as_sparse_pauli_ops`:
+            labels, ``Pauli``, ``SparsePauliOp``, ``SparseObservable``, ``{label: coefficient}``
+            mappings, ``ObservablesArray`` and sequences of these); one output each.
         parameters: Order of the parameter values' last axis; default ``circuit.parameters``.
         estimator: A V2 estimator; default a seeded
             :class:`~qiskit_qdeep.primitives.TorchStatevectorEstimator`.
@@ -351,15 +315,22 @@ class EstimatorRunner(_Runner):
             raises :class:`~qiskit_qdeep.exceptions.PrimitiveJobError`.
 
     Raises:
-        QDeepTypeError: For a non-V2 estimator or a bad pass manager.
+        QDeepTypeError: For a non-V2 estimator, a bad pass manager, an observable or precision
+            of the wrong type.
         ISACircuitError: If the estimator is bound to a backend and no pass manager was given.
-        QDeepValueError: For bad observables, precision or parameters.
+        QDeepValueError: For bad observables (NaN/inf or complex coefficients, qubit count),
+            precision (negative, NaN, inf) or parameters; before any job is submitted.
     """
 
     def __init__(
         self,
         circuit: QuantumCircuit,
-        observables: Sequence[SparsePauliOp | Pauli | str] | SparsePauliOp | Pauli | str,
+        observables: Sequence[SparsePauliOp | SparseObservable | Pauli | str | dict]
+        | SparsePauliOp
+        | SparseObservable
+        | Pauli
+        | str
+        | dict,
         *,
         parameters: Sequence[Parameter] | None = None,
         estimator: BaseEstimatorV2 | None = None,
@@ -386,7 +357,26 @@ class EstimatorRunner(_Runner):
             obs.apply_layout(layout) if layout is not None else obs for obs in observables
         ]
         self._obs_array = [[obs] for obs in self._isa_observables]  # shape (O, 1)
-        self.precision = precision
+        self._precision = precision
+
+    def __setstate__(self, state: dict) -> None:
+        if "precision" in state:  # pickled before precision became a checked property
+            state["_precision"] = state.pop("precision")
+        self.__dict__.update(state)
+
+    @property
+    def precision(self) -> float | None:
+        """Target precision of the PUBs (``None``: the estimator's default); settable, checked.
+
+        Raises:
+            QDeepTypeError: On set, for a bool or a non-number.
+            QDeepValueError: On set, for a negative, NaN or infinite precision.
+        """
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: float | None) -> None:
+        self._precision = check_precision(value)
 
     @property
     def estimator(self) -> BaseEstimatorV2:
@@ -496,6 +486,7 @@ class SamplerRunner(_Runner):
             :class:`~qiskit_qdeep.exceptions.PrimitiveJobError`.
 
     Raises:
+        QDeepTypeError: For ``shots`` that is not an integer (a bool, ``2.5``, NaN).
         QDeepValueError: For ``shots < 1`` or more than :data:`MAX_SAMPLER_CLBITS` classical bits.
     """
 
@@ -528,7 +519,26 @@ class SamplerRunner(_Runner):
             max_bindings_per_pub,
             retry,
         )
-        self.shots = None if shots is None else int(shots)
+        self._shots = None if shots is None else int(shots)
+
+    def __setstate__(self, state: dict) -> None:
+        if "shots" in state:  # pickled before shots became a checked property
+            state["_shots"] = state.pop("shots")
+        self.__dict__.update(state)
+
+    @property
+    def shots(self) -> int | None:
+        """Shots per binding (``None``: the sampler's default); settable, checked.
+
+        Raises:
+            QDeepTypeError: On set, for a bool or a non-integer (``2.5``, NaN).
+            QDeepValueError: On set, for ``shots < 1``.
+        """
+        return self._shots
+
+    @shots.setter
+    def shots(self, value: int | None) -> None:
+        self._shots = check_shots(value)
 
     @property
     def sampler(self) -> BaseSamplerV2:

@@ -9,9 +9,15 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-from qiskit.quantum_info import Operator, Pauli, SparseObservable, SparsePauliOp
+from qiskit.quantum_info import Pauli, SparsePauliOp
 
-from ...exceptions import QDeepTypeError, QDeepValueError
+from ...exceptions import QDeepTypeError
+from ..observables import (
+    SINGLE_OBSERVABLE_TYPES,
+    _flatten_observables,
+    as_sparse_pauli_ops,
+    observable_key,
+)
 
 # Largest Pauli lookup table (entries) built in one block for expectation values.
 _MAX_PAULI_TABLE = 1 << 22
@@ -84,34 +90,29 @@ class ObservableTables:
 
     @staticmethod
     def _observable_key(observables) -> tuple | None:
+        """Content key of a list of single observables (``None`` if one has no key)."""
         key = []
         for obs in observables:
-            if isinstance(obs, str):
-                key.append(obs)
-            elif isinstance(obs, SparsePauliOp):
-                paulis = obs.paulis
-                key.append(
-                    (
-                        paulis.num_qubits,
-                        paulis.x.tobytes(),
-                        paulis.z.tobytes(),
-                        paulis.phase.tobytes(),
-                        np.asarray(obs.coeffs, dtype=complex).tobytes(),
-                    )
-                )
-            elif isinstance(obs, Pauli):
-                key.append(("pauli", obs.num_qubits, obs.x.tobytes(), obs.z.tobytes(), obs.phase))
-            else:
+            item = observable_key(obs)
+            if item is None:
                 return None
+            key.append(item)
         return tuple(key)
 
     def _observable_tables(self, observables):
         """Cached Pauli lookup tables for ``observables`` (coerced and validated on a miss)."""
-        if isinstance(observables, (str, Pauli, SparsePauliOp)):
+        if isinstance(observables, SINGLE_OBSERVABLE_TYPES):
             raise QDeepTypeError(
-                "observables must be a sequence of observables, e.g. [SparsePauliOp('ZI')]."
+                "observables must be a sequence of observables, e.g. [SparsePauliOp('ZI')] or "
+                f"[{{'ZI': 2.0}}], got a single {type(observables).__name__} (one output column "
+                "per entry of the sequence)."
             )
-        observables = list(observables)
+        if isinstance(observables, (list, tuple)) and all(
+            isinstance(obs, SINGLE_OBSERVABLE_TYPES) for obs in observables
+        ):
+            observables = list(observables)
+        else:  # arrays, ObservablesArray, PauliList, nested sequences
+            observables = _flatten_observables(observables)
         last = self._last_observables
         if last is not None and len(last[0]) == len(observables):
             if all(a is b for a, b in zip(last[0], observables, strict=True)):
@@ -207,30 +208,10 @@ class ObservableTables:
         return entry, real, len(observables)
 
     def _coerce_observables(self, observables) -> list[SparsePauliOp]:
-        out = []
-        for k, obs in enumerate(observables):
-            if isinstance(obs, (str, Pauli)):
-                obs = SparsePauliOp(obs)
-            elif isinstance(obs, SparseObservable):
-                obs = SparsePauliOp.from_sparse_observable(obs)
-            elif isinstance(obs, Operator):
-                obs = SparsePauliOp.from_operator(obs)
-            elif not isinstance(obs, SparsePauliOp):
-                raise QDeepTypeError(
-                    f"Observable {k} must be a SparsePauliOp, Pauli, Pauli label, SparseObservable "
-                    f"or Operator, got {type(obs).__name__}."
-                )
-            if obs.num_qubits != self._num_qubits:
-                raise QDeepValueError(
-                    f"Observable {k} acts on {obs.num_qubits} qubits but the circuit has "
-                    f"{self._num_qubits}."
-                )
-            obs = obs.simplify(atol=0.0, rtol=0.0)
-            coeffs = np.asarray(obs.coeffs, dtype=complex)
-            if np.any(np.abs(coeffs.imag) > 1e-10):
-                raise QDeepValueError(
-                    f"Observable {k} is not Hermitian (complex coefficients {coeffs}); only "
-                    "Hermitian observables have real expectation values."
-                )
-            out.append(SparsePauliOp(obs.paulis, coeffs.real))
-        return out
+        """Hermitian Pauli sums with real coefficients (the shared coercion of every entry point).
+
+        An empty list gives no tables (a zero-column result).
+        """
+        if not observables:
+            return []
+        return as_sparse_pauli_ops(observables, self._num_qubits)
