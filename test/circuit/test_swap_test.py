@@ -20,7 +20,7 @@ from qiskit_qdeep.circuit.library.swap_test import (
     num_qucnn_filter_weights,
     qucnn_filter_ansatz,
 )
-from qiskit_qdeep.exceptions import QDeepValueError
+from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError
 from test import QDeepTestCase
 
 
@@ -81,8 +81,10 @@ class TestSwapTestGate(QDeepTestCase):
         self.assertNotIn("swap_test", isa.count_ops())
 
     def test_bad_size(self):
-        for bad in (0, -1, 1.5, True, "2"):
-            with self.subTest(bad=bad), self.assertRaisesRegex(QDeepValueError, "num_state_qubits"):
+        for bad, error in ((0, QDeepValueError), (-1, QDeepValueError)) + tuple(
+            (bad, QDeepTypeError) for bad in (1.5, True, "2")
+        ):
+            with self.subTest(bad=bad), self.assertRaisesRegex(error, "num_state_qubits"):
                 SwapTestGate(bad)
 
 

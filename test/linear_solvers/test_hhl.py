@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import math
 import pickle
+import time
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -36,7 +39,15 @@ from qiskit_qdeep.circuit.library.hhl import (
 )
 from qiskit_qdeep.circuit.library.swap_test import amplitude_encoding_angles
 from qiskit_qdeep.exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
-from qiskit_qdeep.linear_solvers import HHL, HHL_MAX_QUBITS, HHLResult
+from qiskit_qdeep.linear_solvers import (
+    HHL,
+    HHL_MAX_AUTO_CLOCK_QUBITS,
+    HHL_MAX_PAULI_ROTATIONS,
+    HHL_MAX_QUBITS,
+    HHL_MAX_UNITARY_BYTES,
+    HHLResult,
+    HHLWarning,
+)
 from test import QDeepTestCase
 from test.counting import CountingSampler
 
@@ -561,7 +572,8 @@ class TestHHLErrors(QDeepTestCase):
             HHL(sampler="aer")
         for precision in (-0.1, np.nan, "0.1", True):
             with self.subTest(precision=precision):
-                with self.assertRaisesRegex(QDeepValueError, "precision"):
+                # a non-number may be reported as a type error
+                with self.assertRaisesRegex((QDeepValueError, QDeepTypeError), "precision"):
                     HHL(precision=precision)
 
     def test_bad_estimators(self):
@@ -609,9 +621,10 @@ class TestHHLErrors(QDeepTestCase):
         a = np.eye(16) + 0.1 * np.ones((16, 16))
         with self.assertRaisesRegex(QubitLimitError, str(HHL_MAX_QUBITS)):
             HHL(num_clock_qubits=12).construct_circuit(a, np.ones(16))
-        # the automatic clock shrinks to fit, with a warning
-        ill = np.diag(np.linspace(1e-3, 1.0, 64))
-        with self.assertWarnsRegex(UserWarning, "clock qubits"):
+        # the automatic clock shrinks to fit, with a warning (kappa = 30 asks for 10 clock qubits,
+        # 9 fit next to 6 system qubits; 7 would still put lambda_min on one clock step)
+        ill = np.diag(np.linspace(1 / 30, 1.0, 64))
+        with self.assertWarnsRegex(HHLWarning, "clock qubits"):
             circuit = HHL().construct_circuit(ill, np.ones(64))
         self.assertEqual(circuit.num_qubits, HHL_MAX_QUBITS)
         # checked before any eigenvalue computation: 2048 (dilated to 4096) + 3 + 1 + 1 > 16
@@ -624,3 +637,199 @@ class TestHHLErrors(QDeepTestCase):
             result.fidelity(np.ones(3))
         with self.assertRaisesRegex(QDeepValueError, "non-zero"):
             result.fidelity(np.zeros(2))
+
+
+def lazy_matrix(size, value=1.0):
+    """A ``(size, size)`` matrix that allocates nothing (one element, zero strides)."""
+    return np.broadcast_to(np.float64(value), (size, size))
+
+
+class TestHHLLimits(QDeepTestCase):
+    """Limits from the shapes before any allocation, a bounded automatic clock, and settings
+    checked against the spectrum (issue 13)."""
+
+    def assertRefusedFromShapes(self, call, error, *patterns):
+        """``call`` raises ``error`` within a second and allocates under 1 MiB on the way."""
+        tracemalloc.start()
+        start = time.perf_counter()
+        try:
+            with self.assertRaises(error) as caught:
+                call()
+        finally:
+            elapsed = time.perf_counter() - start
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        message = str(caught.exception)
+        for pattern in patterns:
+            self.assertRegex(message, pattern)
+        self.assertLess(peak, 1 << 20, f"{peak} bytes allocated before refusing")
+        self.assertLess(elapsed, 1.0)
+        return message
+
+    def assertNoHHLWarning(self, call):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = call()
+        self.assertEqual([str(w.message) for w in caught if w.category is HHLWarning], [])
+        return result
+
+    # -- 1. qubit count and big allocations from the shapes -------------------------------------
+
+    def test_too_many_qubits_refused_from_shapes(self):
+        # HHL().solve(np.eye(2**14), b) spent 26-60 s and 10 GiB before raising
+        vector = np.ones(2**14)
+        self.assertRefusedFromShapes(
+            lambda: HHL().solve(lazy_matrix(2**14), vector),
+            QubitLimitError,
+            "at least 18 qubits",
+            "14 system",
+            "16384x16384",
+            "3 clock",
+            "1 flag",
+            f"HHL_MAX_QUBITS = {HHL_MAX_QUBITS}",
+        )
+        # padding and the phase reference of the sampled path are counted
+        self.assertRefusedFromShapes(
+            lambda: HHL(shots=10).construct_circuit(lazy_matrix(3000), np.ones(3000)),
+            QubitLimitError,
+            "at least 17 qubits",
+            "12 system",
+            "padded to 4096x4096",
+            "1 phase reference",
+        )
+
+    def test_explicit_clock_above_limit_refused(self):
+        # from the settings alone: even a 2x2 system has no room for 15 clock qubits
+        with self.assertRaisesRegex(QubitLimitError, "num_clock_qubits = 15.*17 qubits.*<= 14"):
+            HHL(num_clock_qubits=15)
+        with self.assertRaisesRegex(QubitLimitError, "phase reference.*<= 13"):
+            HHL(num_clock_qubits=14, shots=100)
+        # from the shapes: 6 system + 12 clock + 1 flag
+        self.assertRefusedFromShapes(
+            lambda: HHL(num_clock_qubits=12).solve(lazy_matrix(64), np.ones(64)),
+            QubitLimitError,
+            r"needs 19 qubits = 6 system .* \+ 12 clock \(num_clock_qubits\) \+ 1 flag",
+            "num_clock_qubits <= 3",
+        )
+
+    def test_huge_exact_unitaries_refused_from_shapes(self):
+        # 12 system qubits fit the qubit limit, but 2 x 3 dense 8192x8192 unitaries are 6 GiB
+        message = self.assertRefusedFromShapes(
+            lambda: HHL().solve(lazy_matrix(4096), np.ones(4096)),
+            QubitLimitError,
+            "evolution='exact' needs at least 6 GiB",
+            "8192x8192",
+            "HHL_MAX_UNITARY_BYTES",
+            "trotter",
+        )
+        self.assertIn(f"{HHL_MAX_UNITARY_BYTES / 2**30:.3g} GiB", message)
+
+    def test_huge_product_formulas_refused(self):
+        a = np.array([[1.5, 0.5], [0.5, -1.0]])  # I, X and Z terms
+        b = np.array([0.3, 1.0])
+        # from the settings: 2 x 10**5 steps x 15 powers, even with a single Pauli term
+        self.assertRefusedFromShapes(
+            lambda: HHL(evolution="trotter", trotter_steps=10**5, num_clock_qubits=4).solve(a, b),
+            QDeepValueError,
+            "at least 3000000 controlled Pauli rotations",
+            "trotter_steps = 100000",
+            "HHL_MAX_PAULI_ROTATIONS",
+        )
+        # counted on the Pauli decomposition, before any gate: 2 x 3 x 30 x 1023
+        hhl = HHL(evolution="trotter", trotter_steps=30, num_clock_qubits=10)
+        start = time.perf_counter()
+        with self.assertRaisesRegex(QDeepValueError, "184140 controlled Pauli rotations.*3 Pauli"):
+            hhl.construct_circuit(a, b)
+        self.assertLess(time.perf_counter() - start, 1.0)
+        self.assertGreater(184140, HHL_MAX_PAULI_ROTATIONS)
+
+    # -- 2. the automatic clock is bounded ------------------------------------------------------
+
+    def test_automatic_clock_bounded(self):
+        # HHL().solve(diag([1, 1e-3]), [1, 1]) picked 14 clock qubits and ran for minutes
+        message = self.assertRefusedFromShapes(
+            lambda: HHL().solve(np.diag([1.0, 1e-3]), [1.0, 1.0]),
+            QubitLimitError,
+            "kappa = .* = 1000",
+            "needs 15 clock qubits",
+            "resolution=8",
+            f"max_clock_qubits = {HHL_MAX_AUTO_CLOCK_QUBITS}",
+            "num_clock_qubits",
+        )
+        self.assertIn("at most 14 fit", message)
+        # kappa = 30 needs 10 clock qubits: fine by default, refused with max_clock_qubits=8,
+        # which names the resolution that fits
+        a, b = np.diag([1.0, 1 / 30]), np.array([1.0, 1.0])
+        self.assertEqual(HHL().construct_circuit(a, b).num_qubits, 1 + 10 + 1)
+        with self.assertRaisesRegex(
+            QubitLimitError, r"needs 10 clock qubits.*max_clock_qubits = 8.*resolution <= 3\.2"
+        ):
+            HHL(max_clock_qubits=8).solve(a, b)
+        result = self.assertNoHHLWarning(lambda: HHL(max_clock_qubits=8, resolution=2).solve(a, b))
+        self.assertEqual(result.num_clock_qubits, 8)
+        self.assertGreaterEqual(result.fidelity(np.linalg.solve(a, b)), 0.99)
+        for bad in (2, 2.5, True):
+            with self.subTest(max_clock_qubits=bad):
+                with self.assertRaisesRegex(QDeepValueError, "max_clock_qubits"):
+                    HHL(max_clock_qubits=bad)
+
+    def test_automatic_clock_that_cannot_fit(self):
+        # 9 system qubits leave 6 clock qubits; kappa = 30 needs 7 for one clock step
+        ill = np.diag(np.linspace(1 / 30, 1.0, 512))
+        with self.assertRaisesRegex(QubitLimitError, "kappa = 30.*at least 7.*only 6 fit"):
+            HHL().construct_circuit(ill, np.ones(512))
+
+    # -- 3. given settings checked against the eigenvalues --------------------------------------
+
+    def test_consistent_settings_do_not_warn(self):
+        for kwargs in (
+            {},
+            {"num_clock_qubits": 4, "evolution_time": 3 * np.pi / 8},
+            {"eigenvalue_bounds": (0.5, 2.0)},
+            {"num_clock_qubits": 2},  # coarse, but every eigenvalue lands on its own clock value
+            {"num_clock_qubits": 5, "evolution_time": 2.0, "eigenvalue_bounds": (2 / 3, 4 / 3)},
+        ):
+            with self.subTest(**kwargs):
+                result = self.assertNoHHLWarning(
+                    lambda: HHL(**kwargs).solve(TEXTBOOK_A, TEXTBOOK_B)  # noqa: B023
+                )
+                if "num_clock_qubits" not in kwargs or kwargs["num_clock_qubits"] > 2:
+                    self.assertGreaterEqual(result.fidelity(TEXTBOOK_X), 0.99)
+
+    def test_bounds_that_miss_the_spectrum_warn(self):
+        # eigenvalues 2/3 and 4/3: bounds (1, 1.2) clip the inversion of 2/3 (fidelity ~0.91)
+        with self.assertWarnsRegex(
+            HHLWarning, r"eigenvalue_bounds = \(1, 1\.2\).*\[0\.6667, 1\.333\].*2 of 2"
+        ) as caught:
+            result = HHL(eigenvalue_bounds=(1.0, 1.2)).solve(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertEqual(caught.filename, __file__)  # attributed to the caller
+        self.assertLess(result.fidelity(TEXTBOOK_X), 0.99)
+
+    def test_evolution_time_that_wraps_warns(self):
+        # 4/3 * 10 > pi: the largest eigenvalue is read as a negative one (fidelity ~0.1)
+        with self.assertWarnsRegex(
+            HHLWarning, r"evolution_time: .*t = 10 .*wrap.*evolution_time < 2\.2"
+        ) as caught:
+            result = HHL(evolution_time=10.0).solve(TEXTBOOK_A, TEXTBOOK_B)
+        self.assertEqual(caught.filename, __file__)
+        self.assertLess(result.fidelity(TEXTBOOK_X), 0.99)
+        # bounds that understate lambda_max make the default time wrap too
+        with self.assertWarnsRegex(HHLWarning, "eigenvalue_bounds: .*wrap"):
+            HHL(eigenvalue_bounds=(0.5, 0.8)).construct_circuit(TEXTBOOK_A, TEXTBOOK_B)
+        # one clock qubit has no positive value at all
+        with self.assertWarnsRegex(HHLWarning, "num_clock_qubits: .*wrap"):
+            HHL(num_clock_qubits=1).construct_circuit(TEXTBOOK_A, TEXTBOOK_B)
+
+    def test_eigenvalues_below_clock_resolution_warn(self):
+        # t = 0.01: every eigenvalue is far below half a clock step (zero clock value)
+        with self.assertWarnsRegex(
+            HHLWarning, r"evolution_time: 2 of 2 eigenvalues .*\(all of them\).*zero clock value"
+        ):
+            HHL(evolution_time=0.01).construct_circuit(TEXTBOOK_A, TEXTBOOK_B)
+        # kappa = 30 on 3 clock qubits: lambda_min is 0.1 clock steps
+        a = np.diag([1.0, 1 / 30])
+        needed = 1 + math.ceil(math.log2(30 / 0.75))
+        with self.assertWarnsRegex(
+            HHLWarning, rf"num_clock_qubits: 1 of 2 .*num_clock_qubits >= {needed}"
+        ):
+            HHL(num_clock_qubits=3).construct_circuit(a, np.ones(2))

@@ -231,7 +231,7 @@ class TestParallelQuantumLayerErrors(QDeepTestCase):
     def test_bad_sizes(self):
         with self.assertRaisesRegex(QDeepValueError, "num_qubits must be an integer >= 1"):
             ParallelQuantumLayer(4, 0)
-        with self.assertRaisesRegex(QDeepValueError, "in_features must be an integer >= 1"):
+        with self.assertRaisesRegex(QDeepTypeError, "in_features must be an integer >= 1"):
             ParallelQuantumLayer(4.0, 2)
         with self.assertRaisesRegex(QDeepValueError, "reps must be an integer >= 0"):
             ParallelQuantumLayer(4, 2, -1)

@@ -320,7 +320,7 @@ def _primitives_cases():
         Case(
             "SamplerRunner-shots-fraction",
             lambda: SamplerRunner(qc, shots=10.5),
-            VALUE,
+            TYPE,
             "shots must be a positive integer",
         ),
         Case(
