@@ -16,7 +16,7 @@ from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import Pauli, SparsePauliOp
 from torch import nn
 
-from ..exceptions import QDeepValueError
+from ..exceptions import QDeepTypeError, QDeepValueError
 from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy
 from ..primitives.runners import as_sparse_pauli_ops
 from ._autograd import primitive_apply
@@ -147,7 +147,7 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         super().__init__()
         gradient = resolve_gradient(gradient, estimator, pass_manager)
         if not isinstance(circuit, QuantumCircuit):
-            raise QDeepValueError(
+            raise QDeepTypeError(
                 f"circuit must be a QuantumCircuit, got {type(circuit).__name__}."
             )
         self._circuit = circuit.copy()

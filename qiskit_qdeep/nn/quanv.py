@@ -22,7 +22,7 @@ from ..circuit.library.quanvolution import (
     num_ansatz_weights,
     quanv_kernel_circuit,
 )
-from ..exceptions import QDeepValueError
+from ..exceptions import QDeepTypeError, QDeepValueError
 from ..primitives import DEFAULT_MAX_BINDINGS_PER_PUB, RetryPolicy
 from ._autograd import primitive_apply
 from ._common import (
@@ -197,7 +197,11 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         if input_range is not None:
             try:
                 low, high = (float(v) for v in input_range)
-            except (TypeError, ValueError) as exc:
+            except TypeError as exc:  # not a pair of numbers
+                raise QDeepTypeError(
+                    f"input_range must be (low, high) with low < high, got {input_range!r}."
+                ) from exc
+            except ValueError as exc:
                 raise QDeepValueError(
                     f"input_range must be (low, high) with low < high, got {input_range!r}."
                 ) from exc

@@ -149,7 +149,7 @@ class TestAmplitudeEncoding(QDeepTestCase):
             amplitude_encoding_angles(np.ones((2, 1)))
         with self.assertRaisesRegex(QDeepValueError, "NaN"):
             amplitude_encoding_angles(np.array([1.0, np.nan]))
-        with self.assertRaisesRegex(QDeepValueError, "real"):
+        with self.assertRaisesRegex(QDeepTypeError, "real"):
             amplitude_encoding_angles(np.array([1.0, 1j]))
         with self.assertRaisesRegex(QDeepValueError, "scalar"):
             amplitude_encoding_angles(1.0)

@@ -24,7 +24,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Gate, Parameter, ParameterExpression, ParameterVector
 
 from ..._validation import check_int
-from ...exceptions import QDeepValueError
+from ...exceptions import QDeepTypeError, QDeepValueError
 
 __all__ = [
     "SwapTestGate",
@@ -168,12 +168,12 @@ def amplitude_encoding_angles(vectors: np.ndarray) -> np.ndarray:
         Array ``(..., 2**n - 1)`` of float64 angles.
 
     Raises:
-        QDeepValueError: For a last axis that is not a power of two ``>= 2``, complex entries or
-            NaN/inf entries.
+        QDeepValueError: For a last axis that is not a power of two ``>= 2`` or NaN/inf entries.
+        QDeepTypeError: For complex entries.
     """
     array = np.asarray(vectors)
     if np.iscomplexobj(array):
-        raise QDeepValueError("vectors must be real; complex amplitudes are not supported.")
+        raise QDeepTypeError("vectors must be real; complex amplitudes are not supported.")
     array = array.astype(float, copy=False)
     if array.ndim == 0:
         raise QDeepValueError("vectors must have shape (..., 2**n), got a scalar.")
