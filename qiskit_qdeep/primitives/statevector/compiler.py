@@ -9,23 +9,126 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from qiskit.circuit import ControlFlowOp, ControlledGate, Gate, QuantumCircuit
+from qiskit.circuit import (
+    AnnotatedOperation,
+    ControlFlowOp,
+    ControlledGate,
+    ControlModifier,
+    Gate,
+    InverseModifier,
+    PowerModifier,
+    QuantumCircuit,
+)
+from qiskit.circuit.library import (
+    CUGate,
+    GlobalPhaseGate,
+    HamiltonianGate,
+    PauliEvolutionGate,
+    PhaseGate,
+    RGate,
+    RXGate,
+    RXXGate,
+    RYGate,
+    RYYGate,
+    RZGate,
+    RZXGate,
+    RZZGate,
+    U1Gate,
+    U2Gate,
+    U3Gate,
+    UGate,
+)
+from qiskit.quantum_info import SparseObservable, SparsePauliOp
 
 from ...exceptions import UnsupportedGateError
 from .gates import (
     _CX,
     _H,
     _MAX_DENSE_QUBITS,
-    _ONE_QUBIT_ROTATIONS,
     _S,
     _SDG,
     _SKIPPED,
-    _TWO_QUBIT_ROTATIONS,
     _is_symbolic,
     _monomial,
     _numeric,
     _rotation_matrix,
 )
+
+# The gate classes the rotation rules are exact for (a gate is matched by class, not only by
+# name: a user gate called "rx" must not be taken for an RX rotation).
+_ROTATION_CLASSES = {
+    "rx": RXGate,
+    "ry": RYGate,
+    "rz": RZGate,
+    "p": PhaseGate,
+    "u1": U1Gate,
+    "u": UGate,
+    "u3": U3Gate,
+    "u2": U2Gate,
+    "r": RGate,
+}
+_TWO_QUBIT_CLASSES = {"rxx": RXXGate, "ryy": RYYGate, "rzz": RZZGate, "rzx": RZXGate}
+
+#: Largest non-commuting generator (in qubits) of a symbolic-time evolution that is diagonalised.
+_MAX_EIGH_QUBITS = 8
+#: Largest integer power of a symbolic annotated operation that is expanded by repetition.
+_MAX_REPEAT = 64
+# Basis changes B with B P B^dagger = Z (apply B first): X -> H, Y -> H Sdg.
+_TO_Z = {"X": _H, "Y": _H @ _SDG}
+
+
+def _is_rotation(op, name) -> bool:
+    cls = _ROTATION_CLASSES.get(name)
+    return cls is not None and isinstance(op, cls)
+
+
+def _same_params(first, second) -> bool:
+    """Whether two parameter lists are equal (entries may be arrays or expressions)."""
+    if len(first) != len(second):
+        return False
+    for a, b in zip(first, second, strict=True):
+        if a is b:
+            continue
+        try:
+            if not bool(np.all(a == b)):
+                return False
+        except Exception:  # pylint: disable=broad-except
+            return False
+    return True
+
+
+def _walsh(values: np.ndarray) -> np.ndarray:
+    """Coefficients ``c`` with ``values[x] = sum_S c[S] (-1)**popcount(x & S)``."""
+    coeffs = np.array(values, dtype=float)
+    size = len(coeffs)
+    step = 1
+    while step < size:
+        view = coeffs.reshape(-1, 2, step)
+        low, high = view[:, 0].copy(), view[:, 1].copy()
+        view[:, 0], view[:, 1] = low + high, low - high
+        step *= 2
+    return coeffs / size
+
+
+def _evolution_generator(op) -> SparsePauliOp | np.ndarray:
+    """The Hamiltonian ``H`` of ``exp(-i t H)``: a Pauli sum, or the matrix of a HamiltonianGate."""
+    if isinstance(op, HamiltonianGate):
+        return np.asarray(op.params[0], dtype=complex)
+    operators = op.operator if isinstance(op.operator, list) else [op.operator]
+    terms = [
+        SparsePauliOp.from_sparse_observable(item) if isinstance(item, SparseObservable) else item
+        for item in operators
+    ]
+    # a list of operators is the sum of its elements (PauliEvolutionGate.to_matrix)
+    total = terms[0] if len(terms) == 1 else SparsePauliOp.sum(terms)
+    return total.simplify(atol=1e-14, rtol=0.0)
+
+
+def _commuting(paulis) -> bool:
+    """Whether all Paulis of a ``PauliList`` commute pairwise (symplectic products)."""
+    x = paulis.x.astype(np.int64)
+    z = paulis.z.astype(np.int64)
+    return not np.any((x @ z.T + z @ x.T) % 2)
 
 
 class _Flattener:
@@ -40,6 +143,8 @@ class _Flattener:
         self.clbit_map: dict[int, int] = {}
         self.current = ""
         self._depth = 0
+        #: Number of resets seen (no-op ones included); each has one uniform draw per binding.
+        self.num_resets = 0
 
     # ----- emission helpers
     def _touch(self, qubits):
@@ -161,12 +266,19 @@ class _Flattener:
             self.clbit_map[cargs[0]] = qargs[0]
             return
         if name == "reset":
-            if qargs[0] in self.touched or qargs[0] in self.measured:
+            qubit = qargs[0]
+            if qubit in self.measured:
                 raise UnsupportedGateError(
-                    f"'reset' on qubit {qargs[0]} after it was used is not supported by the "
-                    "statevector engine (only resets of qubits still in |0>, e.g. from "
-                    "Initialize, are allowed)."
+                    f"'reset' on qubit {qubit} after it was measured: mid-circuit measurements "
+                    "are not supported by the statevector engine (measurements must be final)."
                 )
+            draw = self.num_resets
+            self.num_resets += 1
+            if qubit in self.touched:
+                # a random collapse; afterwards the qubit is |0>, unentangled, as if fresh
+                self.items.append(("reset", qubit, draw))
+                self.touched.discard(qubit)
+            # a reset of a qubit still in |0> is the identity
             return
         if name == "box" and isinstance(op, ControlFlowOp):
             body = op.blocks[0]
@@ -182,15 +294,31 @@ class _Flattener:
             )
         params = list(getattr(op, "params", []))
         symbolic = any(_is_symbolic(p) for p in params)
-        if name == "global_phase":
+        if isinstance(op, GlobalPhaseGate):
             self.phase_terms.append((params[0], 1.0))
+            return
+        if isinstance(op, AnnotatedOperation):
+            self._add_annotated(op, symbolic, qargs, cargs)
+            return
+        if isinstance(op, (PauliEvolutionGate, HamiltonianGate)) and (
+            symbolic or op.num_qubits > _MAX_DENSE_QUBITS
+        ):
+            # the definition of a PauliEvolutionGate is its synthesis (by default a Lie-Trotter
+            # product formula): approximate for non-commuting terms, so never expanded
+            self._add_evolution(op, name, qargs)
             return
         if symbolic:
             if self._add_symbolic(op, name, params, qargs):
                 return
         elif isinstance(op, Gate) and self._add_fixed(op, qargs):
             return
-        definition = getattr(op, "definition", None)
+        try:
+            definition = getattr(op, "definition", None)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise UnsupportedGateError(
+                f"Gate '{name}' is not supported by the statevector engine: its definition "
+                f"cannot be built ({type(exc).__name__}: {exc})."
+            ) from exc
         if definition is None:
             raise UnsupportedGateError(
                 f"Gate '{name}' is not supported by the statevector engine: it has no matrix and "
@@ -203,22 +331,23 @@ class _Flattener:
             self._depth -= 1
 
     def _add_symbolic(self, op, name, params, qargs) -> bool:
-        if name in _ONE_QUBIT_ROTATIONS and not isinstance(op, ControlledGate):
+        if _is_rotation(op, name) and not isinstance(op, ControlledGate):
             self.rotation_gate(name, params, qargs[0], ())
             return True
-        if name in _TWO_QUBIT_ROTATIONS:
+        if isinstance(op, _TWO_QUBIT_CLASSES.get(name, ())):
             self.two_qubit_rotation(name, params[0], qargs[0], qargs[1])
             return True
         if isinstance(op, ControlledGate):
             base = op.base_gate
             num_ctrl = op.num_ctrl_qubits
+            if op.num_qubits != num_ctrl + 1:  # e.g. MCMTGate: the base acts on several targets
+                return False
             controls = tuple((qargs[j], (op.ctrl_state >> j) & 1) for j in range(num_ctrl))
-            if name == "cu":
+            if isinstance(op, CUGate):  # the base UGate lacks the phase gamma
                 self.rotation_gate("u", params, qargs[num_ctrl], controls)
                 return True
-            if base.name in _ONE_QUBIT_ROTATIONS and base.num_qubits == 1:
-                base_params = params if len(params) == len(base.params) else list(base.params)
-                self.rotation_gate(base.name, base_params, qargs[num_ctrl], controls)
+            if _is_rotation(base, base.name) and len(params) == len(base.params):
+                self.rotation_gate(base.name, list(base.params), qargs[num_ctrl], controls)
                 return True
         return False
 
@@ -226,6 +355,11 @@ class _Flattener:
         if isinstance(op, ControlledGate):
             base = op.base_gate
             num_ctrl = op.num_ctrl_qubits
+            consistent = op.num_qubits == num_ctrl + base.num_qubits
+            if not consistent or not _same_params(op.params, base.params):
+                # the base gate alone does not describe the gate (MCMTGate's several targets,
+                # CUGate's phase gamma): take the controlled block of the full matrix instead
+                return self._add_controlled_block(op, qargs)
             if base.num_qubits <= _MAX_DENSE_QUBITS:
                 try:
                     base_matrix = base.to_matrix()
@@ -245,3 +379,166 @@ class _Flattener:
             return False
         self.fixed(matrix, qargs)
         return True
+
+    def _add_controlled_block(self, op, qargs) -> bool:
+        """Emit a controlled gate from its full matrix, as a controlled block when possible."""
+        if op.num_qubits > _MAX_DENSE_QUBITS:
+            return False
+        try:
+            full = np.asarray(op.to_matrix(), dtype=complex)
+        except Exception:  # pylint: disable=broad-except
+            return False
+        num_ctrl = op.num_ctrl_qubits
+        width = 1 << num_ctrl
+        dim = full.shape[0] // width
+        # little-endian: index = control bits + (target index << num_ctrl)
+        view = full.reshape(dim, width, dim, width)
+        block = view[:, op.ctrl_state, :, op.ctrl_state].copy()
+        expected = np.einsum("ij,kl->ikjl", np.eye(dim), np.eye(width)).astype(complex)
+        expected[:, op.ctrl_state, :, op.ctrl_state] = block
+        if np.allclose(view, expected, rtol=0.0, atol=1e-12) and (
+            dim == 2 or _monomial(block) is not None
+        ):
+            controls = tuple((qargs[j], (op.ctrl_state >> j) & 1) for j in range(num_ctrl))
+            self.fixed(block, qargs[num_ctrl:], controls)
+        else:
+            self.fixed(full, qargs)
+        return True
+
+    # ----- annotated operations
+    def _add_annotated(self, op, symbolic, qargs, cargs):
+        """Expand an :class:`~qiskit.circuit.AnnotatedOperation` (inverse/control/power)."""
+        name = f"{op.base_op.name}' with modifiers {list(op.modifiers)}"
+        if not symbolic and op.num_qubits <= _MAX_DENSE_QUBITS:
+            try:
+                matrix = op.to_matrix()
+            except Exception:  # pylint: disable=broad-except
+                matrix = None
+            if matrix is not None:
+                self.fixed(matrix, qargs)
+                return
+        gate = op.base_op
+        try:
+            for modifier in op.modifiers:
+                if isinstance(modifier, InverseModifier):
+                    gate = gate.inverse()
+                elif isinstance(modifier, ControlModifier):
+                    gate = gate.control(
+                        modifier.num_ctrl_qubits, ctrl_state=modifier.ctrl_state, annotated=False
+                    )
+                elif isinstance(modifier, PowerModifier):
+                    gate = self._integer_power(gate, modifier.power)
+                else:  # pragma: no cover - future modifiers
+                    raise UnsupportedGateError(f"unknown modifier {modifier!r}")
+        except UnsupportedGateError as exc:
+            raise UnsupportedGateError(
+                f"Annotated operation '{name} is not supported by the statevector engine: "
+                f"{exc.message}."
+            ) from exc
+        except Exception as exc:  # pylint: disable=broad-except
+            raise UnsupportedGateError(
+                f"Annotated operation '{name} is not supported by the statevector engine: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        self._depth += 1
+        try:
+            self.add_operation(gate, qargs, cargs)
+        finally:
+            self._depth -= 1
+
+    @staticmethod
+    def _integer_power(gate, power):
+        """``gate ** power`` by repetition (exact); fractional powers of symbolic gates refused."""
+        exponent = float(power)
+        if exponent != round(exponent) or abs(exponent) > _MAX_REPEAT:
+            raise UnsupportedGateError(
+                f"the power {power} of a gate with unbound parameters has no exact expansion "
+                f"(only integer powers up to {_MAX_REPEAT} are expanded)"
+            )
+        count = int(round(exponent))
+        factor = gate if count >= 0 else gate.inverse()
+        body = QuantumCircuit(gate.num_qubits, gate.num_clbits)
+        for _ in range(abs(count)):
+            body.append(factor, body.qubits, body.clbits)
+        return body.to_instruction(label=f"{gate.name}^{count}")
+
+    # ----- time evolutions
+    def _add_evolution(self, op, name, qargs):
+        """Emit ``exp(-i t H)`` of a PauliEvolutionGate / HamiltonianGate exactly.
+
+        Commuting Pauli terms become a product of Pauli rotations ``exp(-i t c P)`` (basis
+        change, CX ladder, ``RZ(2 c t)``). A non-commuting generator is diagonalised once,
+        ``H = V diag(lambda) V^dagger``, and ``exp(-i t diag(lambda))`` is written as the
+        product of the commuting ``exp(-i t c_S Z_S)`` of its Walsh expansion; ``V`` and
+        ``V^dagger`` are fixed gates. Every angle is the (symbolic) time times a constant, so
+        gradients need nothing new.
+        """
+        time = op.params[-1]
+        generator = _evolution_generator(op)
+        if isinstance(generator, SparsePauliOp):
+            coeffs = np.asarray(generator.coeffs, dtype=complex)
+            if np.any(np.abs(coeffs.imag) > 1e-12):
+                raise UnsupportedGateError(
+                    f"Gate '{name}' is not supported by the statevector engine: its operator has "
+                    "complex coefficients (not Hermitian)."
+                )
+            if _commuting(generator.paulis):
+                for pauli, coeff in zip(generator.paulis, coeffs.real):
+                    self.pauli_exp(pauli, qargs, time, float(coeff))
+                return
+        k = op.num_qubits
+        if k > _MAX_EIGH_QUBITS:
+            raise UnsupportedGateError(
+                f"Gate '{name}' on {k} qubits is not supported by the statevector engine: its "
+                "generator has non-commuting terms and an unbound (or too large to exponentiate) "
+                f"time; exact expansion by diagonalisation is limited to {_MAX_EIGH_QUBITS} "
+                "qubits (its definition is an approximate product formula, never used). Bind "
+                "the time, or split the operator into commuting groups."
+            )
+        matrix = generator.to_matrix() if isinstance(generator, SparsePauliOp) else generator
+        if not np.allclose(matrix, matrix.conj().T, rtol=0.0, atol=1e-12):
+            raise UnsupportedGateError(
+                f"Gate '{name}' is not supported by the statevector engine: its generator is "
+                "not Hermitian."
+            )
+        eigenvalues, vectors = np.linalg.eigh(matrix)
+        self.fixed(vectors.conj().T, qargs)
+        self.diagonal_exp(eigenvalues, qargs, time)
+        self.fixed(vectors, qargs)
+
+    def _parity_ladder(self, qubits, undo=False):
+        """CX ladder that computes the parity of ``qubits`` on ``qubits[-1]`` (or undoes it)."""
+        pairs = list(zip(qubits[:-1], qubits[1:]))
+        for pair in reversed(pairs) if undo else pairs:
+            self.fixed(_CX, pair)
+
+    def pauli_exp(self, pauli, qargs, time, coeff):
+        """Emit ``exp(-i coeff time P)`` for a phase-free ``Pauli`` on ``qargs``."""
+        support = [j for j in range(len(qargs)) if pauli.x[j] or pauli.z[j]]
+        if not support:
+            self.phase(time, (), -coeff)
+            return
+        labels = {j: "YX"[not pauli.z[j]] if pauli.x[j] else "Z" for j in support}
+        qubits = [qargs[j] for j in support]
+        for j in support:
+            if labels[j] != "Z":
+                self.fixed(_TO_Z[labels[j]], (qargs[j],))
+        self._parity_ladder(qubits)
+        self.rot("z", qubits[-1], time, (), 2.0 * coeff)
+        self._parity_ladder(qubits, undo=True)
+        for j in support:
+            if labels[j] != "Z":
+                self.fixed(_TO_Z[labels[j]].conj().T, (qargs[j],))
+
+    def diagonal_exp(self, eigenvalues, qargs, time):
+        """Emit ``exp(-i time diag(eigenvalues))`` on ``qargs`` (little-endian) exactly."""
+        coeffs = _walsh(eigenvalues)
+        tol = 1e-14 * max(1.0, float(np.max(np.abs(eigenvalues))))
+        self.phase(time, (), -float(coeffs[0]))
+        for subset in range(1, len(coeffs)):
+            if abs(coeffs[subset]) <= tol:
+                continue
+            qubits = [qargs[j] for j in range(len(qargs)) if (subset >> j) & 1]
+            self._parity_ladder(qubits)
+            self.rot("z", qubits[-1], time, (), 2.0 * float(coeffs[subset]))
+            self._parity_ladder(qubits, undo=True)

@@ -18,6 +18,14 @@ How the circuit is compiled
   rewritten as controlled or uncontrolled ``RX``/``RY``/``RZ`` rotations, fixed gates and a global
   phase. All rotation angles (and the global phase) are evaluated in one vectorised call of
   :class:`~qiskit_qdeep.primitives._expressions.ParameterMap`.
+* Time evolutions (``PauliEvolutionGate``, ``HamiltonianGate``) with an unbound time are never
+  expanded through their (Trotterised, approximate) definition: commuting Pauli terms become
+  Pauli rotations, a non-commuting generator (up to 8 qubits) is diagonalised once and its
+  diagonal written as a product of ``Z`` parity rotations between two fixed gates. Anything
+  that cannot be expanded exactly raises :class:`~qiskit_qdeep.exceptions.UnsupportedGateError`.
+* A ``reset`` of a used qubit is a random collapse (as in
+  :class:`~qiskit.quantum_info.Statevector`): it is sampled from the ``rng=`` of each evaluation,
+  one outcome per binding, and is not differentiable (:attr:`StatevectorEngine.needs_rng`).
 * Runs of single-qubit gates on the same qubit (with the same controls) are fused into one
   ``2 x 2`` matrix per batch element; fixed gates that only permute amplitudes and multiply them
   by phases (``x``, ``cx``, ``swap``, ``ccx``, ``cz``, ``s``, ...) become one index gather plus
@@ -42,7 +50,7 @@ import torch
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.quantum_info import Pauli, SparsePauliOp
 
-from ...exceptions import QDeepTypeError, QDeepValueError, QubitLimitError
+from ...exceptions import QDeepTypeError, QDeepValueError, QubitLimitError, UnsupportedGateError
 from .adjoint import Simulate
 from .fusion import compile_circuit
 from .observables import ObservableTables, expectation
@@ -118,7 +126,9 @@ class StatevectorEngine:
 
         Args:
             circuit: The circuit to simulate. Final measurements are allowed (and ignored by
-                :meth:`statevector`); a ``reset`` is allowed only on a qubit still in ``|0>``.
+                :meth:`statevector`). A ``reset`` of a qubit still in ``|0>`` is the identity;
+                a ``reset`` of a used qubit is a random collapse, sampled from the ``rng`` of
+                each evaluation (see :attr:`needs_rng`).
             parameters: Order of the circuit parameters on the last axis of ``values``.
                 Defaults to ``list(circuit.parameters)`` (Qiskit's sorted order). It may hold
                 parameters the circuit does not use.
@@ -211,6 +221,18 @@ class StatevectorEngine:
     def final_measurements(self) -> dict[int, int]:
         """Final measurements of the circuit as ``{clbit index: qubit index}``."""
         return dict(self._compiled.clbit_map)
+
+    @property
+    def needs_rng(self) -> bool:
+        """Whether the circuit resets a qubit after it was used.
+
+        Such a reset is a random collapse, as in :class:`~qiskit.quantum_info.Statevector`:
+        the qubit is measured, the state projected on the outcome and renormalised, and an
+        outcome ``1`` flipped back to ``|0>``. Every evaluation then needs ``rng=`` (a
+        :class:`numpy.random.Generator`), samples one outcome per binding and reset, and is not
+        differentiable.
+        """
+        return self._compiled.needs_rng
 
     @property
     def compiled_bytes(self) -> int:
@@ -306,25 +328,66 @@ class StatevectorEngine:
         copies = 6 if grad else 3
         return (1 << self._num_qubits) * item * copies
 
-    def _simulate(self, values: torch.Tensor, tables=None, phase: bool = True) -> torch.Tensor:
+    def _draws(self, values: torch.Tensor, rng) -> torch.Tensor | None:
+        """Uniform draws ``(num_draws, B)`` for the random collapses (``None`` if there are none).
+
+        Binding ``b`` takes the draws ``rng.random((B, num_draws))[b]``: one per ``reset`` in
+        circuit order, the stream a :class:`~qiskit.quantum_info.Statevector` seeded with the
+        same generator consumes when the bindings are evolved one after the other.
+
+        Raises:
+            UnsupportedGateError: Without ``rng``, or if gradients are requested.
+            QDeepTypeError: If ``rng`` is not a ``numpy.random.Generator``.
+        """
+        compiled = self._compiled
+        if not compiled.needs_rng:
+            return None
+        if _is_functorch(values) or (torch.is_grad_enabled() and values.requires_grad):
+            raise UnsupportedGateError(
+                "The circuit resets a qubit after it was used: such a reset is a random collapse "
+                "(a measurement, then a flip to |0>), which is not differentiable. Evaluate it "
+                "without gradients (values.requires_grad=False or torch.no_grad())."
+            )
+        if rng is None:
+            raise UnsupportedGateError(
+                "The circuit resets a qubit after it was used: such a reset is a random collapse "
+                "(a measurement, then a flip to |0>, as in qiskit.quantum_info.Statevector). "
+                "Pass rng=numpy.random.default_rng(seed) to sample it."
+            )
+        if not isinstance(rng, np.random.Generator):
+            raise QDeepTypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}.")
+        uniforms = rng.random((values.shape[0], compiled.num_draws))
+        return torch.as_tensor(uniforms.T.copy(), dtype=self._real_dtype, device=self._device)
+
+    def _simulate(
+        self, values: torch.Tensor, tables=None, phase: bool = True, rng=None
+    ) -> torch.Tensor:
         """``(B, P)`` real -> batch-last state ``(2**n, B)``, or ``(O, B)`` with ``tables``.
 
         The symbolic global phase is applied only when ``phase`` is true (it cancels in
         expectation values and probabilities). Large batches run in chunks that respect the
-        memory budget (see :meth:`bytes_per_binding`).
+        memory budget (see :meth:`bytes_per_binding`). ``rng`` samples the random collapses of a
+        circuit with :attr:`needs_rng` (ignored otherwise).
         """
         batch = values.shape[0]
         grad = torch.is_grad_enabled() and values.requires_grad
+        draws = self._draws(values, rng)
         size = self._chunk_size(batch, grad) if batch else 1
         if batch > size and not _is_functorch(values):
             parts = [
-                self._simulate_chunk(values[start : start + size], tables, phase, grad)
+                self._simulate_chunk(
+                    values[start : start + size],
+                    tables,
+                    phase,
+                    grad,
+                    None if draws is None else draws[:, start : start + size],
+                )
                 for start in range(0, batch, size)
             ]
             return torch.cat(parts, dim=-1)
-        return self._simulate_chunk(values, tables, phase, grad)
+        return self._simulate_chunk(values, tables, phase, grad, draws)
 
-    def _simulate_chunk(self, values, tables, phase, grad) -> torch.Tensor:
+    def _simulate_chunk(self, values, tables, phase, grad, draws=None) -> torch.Tensor:
         batch = values.shape[0]
         half = None
         phase_values = None
@@ -347,7 +410,7 @@ class StatevectorEngine:
             mats = None
             if half is not None:
                 mats = compiled.fuse(half if differentiable else half.detach(), last_only=True)
-            state = compiled.program.run(mats, batch, differentiable=differentiable)
+            state = compiled.program.run(mats, batch, differentiable=differentiable, draws=draws)
             if tables is not None:
                 return expectation(state, tables)
             out = state
@@ -356,28 +419,40 @@ class StatevectorEngine:
         return out
 
     # ----- public evaluation
-    def statevector(self, values: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
+    def statevector(
+        self,
+        values: torch.Tensor | np.ndarray | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+    ) -> torch.Tensor:
         """Final statevectors.
 
         Args:
             values: Real parameter values of shape ``(*batch, num_parameters)`` (or ``None`` for a
                 circuit without parameters). ``torch`` tensors with ``requires_grad`` get
                 gradients.
+            rng: Generator that samples the random collapse of every reset of a used qubit,
+                independently for each binding (required when :attr:`needs_rng`, ignored and not
+                consumed otherwise).
 
         Returns:
             Complex tensor of shape ``(*batch, 2**num_qubits)`` in Qiskit's little-endian order.
 
         Raises:
             QDeepValueError: On a wrong last-axis width or NaN/inf values.
+            UnsupportedGateError: If the circuit :attr:`needs_rng` and ``rng`` is missing or
+                gradients are requested.
         """
         values2d, batch_shape = self._prepare_values(values)
-        state = self._simulate(values2d).t().contiguous()
+        state = self._simulate(values2d, rng=rng).t().contiguous()
         return state.reshape(batch_shape + (1 << self._num_qubits,))
 
     def expectation_values(
         self,
         values: torch.Tensor | np.ndarray | None,
         observables: Sequence[SparsePauliOp | Pauli | str],
+        *,
+        rng: np.random.Generator | None = None,
     ) -> torch.Tensor:
         """Expectation values of Hermitian Pauli-sum observables.
 
@@ -389,6 +464,8 @@ class StatevectorEngine:
                 ``SparseObservable`` or ``Operator``. Their lookup tables are cached (by
                 content, and by identity for a repeated list of the same objects), so do not
                 modify an observable in place between calls.
+            rng: Generator for the random collapses of a circuit with :attr:`needs_rng` (see
+                :meth:`statevector`).
 
         Returns:
             Real tensor of shape ``(*batch, len(observables))``. The symbolic part of the global
@@ -397,19 +474,23 @@ class StatevectorEngine:
         Raises:
             QDeepValueError: On a qubit-count mismatch, a non-Hermitian observable, or bad values.
             QDeepTypeError: On an observable of unsupported type.
+            UnsupportedGateError: If the circuit :attr:`needs_rng` and ``rng`` is missing or
+                gradients are requested.
         """
         tables = self._tables.get(observables)
         values2d, batch_shape = self._prepare_values(values)
         num_obs = tables[2]
         if not num_obs:
             return torch.zeros(batch_shape + (0,), dtype=self._real_dtype, device=self._device)
-        result = self._simulate(values2d, tables)  # (O, B)
+        result = self._simulate(values2d, tables, rng=rng)  # (O, B)
         return result.t().reshape(batch_shape + (num_obs,))
 
     def probabilities(
         self,
         values: torch.Tensor | np.ndarray | None = None,
         qubits: Sequence[int] | None = None,
+        *,
+        rng: np.random.Generator | None = None,
     ) -> torch.Tensor:
         """Measurement probabilities in the computational basis.
 
@@ -417,12 +498,16 @@ class StatevectorEngine:
             values: Parameter values of shape ``(*batch, num_parameters)``.
             qubits: Qubits to keep (marginalizing the others); ``qubits[0]`` is the least
                 significant bit of the outcome index. Default: all qubits in order.
+            rng: Generator for the random collapses of a circuit with :attr:`needs_rng` (see
+                :meth:`statevector`).
 
         Returns:
             Real tensor of shape ``(*batch, 2**len(qubits))``.
 
         Raises:
             QDeepValueError: On repeated or out-of-range qubits, or bad values.
+            UnsupportedGateError: If the circuit :attr:`needs_rng` and ``rng`` is missing or
+                gradients are requested.
         """
         n = self._num_qubits
         if qubits is not None:
@@ -430,7 +515,7 @@ class StatevectorEngine:
             if len(set(qubits)) != len(qubits) or any(q < 0 or q >= n for q in qubits):
                 raise QDeepValueError(f"qubits must be distinct indices in [0, {n}), got {qubits}.")
         values2d, batch_shape = self._prepare_values(values)
-        state = self._simulate(values2d, phase=False)  # (2**n, B)
+        state = self._simulate(values2d, phase=False, rng=rng)  # (2**n, B)
         probs = state.real.square() + state.imag.square()
         if qubits is not None and qubits != list(range(n)):
             batch = probs.shape[-1]

@@ -25,6 +25,7 @@ from .gates import (
     _numeric,
     _Op,
     _PermPhaseOp,
+    _ResetOp,
     _SingleQubitOp,
 )
 from .program import CompiledProgram, _Program
@@ -167,6 +168,11 @@ class _Fuser:
             self.rot_scales.append(scale)
             self.rot_axes.append(axis)
             return
+        if item[0] == "reset":  # a random collapse: a barrier on its qubit
+            _, qubit, draw = item
+            self._flush_qubits([qubit])
+            self.ops.append(_ResetOp(self.num_qubits, qubit, draw))
+            return
         _, matrix, qubits, controls = item
         if len(qubits) == 1:
             self._group_for(qubits[0], controls).append_const(matrix)
@@ -272,4 +278,5 @@ def compile_circuit(
         # amplitudes (states x 2**n x batch) the backward pass may keep instead of un-computing
         store_limit=(1 << 24) if dtype == torch.complex128 else (1 << 25),
         expressions=tuple(expressions),
+        num_draws=flat.num_resets if program.has_reset else 0,
     )

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from qiskit.circuit import ParameterExpression
 
+from ...exceptions import UnsupportedGateError
+
 _SKIPPED = frozenset({"barrier", "delay", "id", "i"})
 # Largest gate (in qubits) whose dense matrix is built with ``to_matrix``.
 _MAX_DENSE_QUBITS = 10
@@ -340,3 +342,48 @@ class _DenseOp(_Op):
 
     def adjoint(self, state, coeffs_h):
         return self._apply(state, self._matrix_h)
+
+
+class _ResetOp(_Op):
+    """A ``reset`` of a qubit that was used: a random collapse, not a unitary.
+
+    The qubit is measured (probabilities from the state of each binding), the state is projected
+    on the outcome and renormalised, and an outcome ``1`` is flipped back to ``|0>``, as
+    :meth:`qiskit.quantum_info.Statevector.reset` does. The outcome of binding ``b`` is ``1``
+    exactly when ``u[b] >= p0[b] / (p0[b] + p1[b])`` for a uniform draw ``u[b]`` in ``[0, 1)``,
+    the rule of ``numpy.random.Generator.choice`` that ``Statevector`` uses, so the same draws
+    give the same collapses. Not differentiable (the engine refuses gradients through it).
+    """
+
+    kind = "reset"
+
+    def __init__(self, num_qubits: int, qubit: int, draw: int):
+        self.qubit = qubit
+        #: Column of this reset in the ``(draws, batch)`` table of uniform draws.
+        self.draw = draw
+        self.support = frozenset([qubit])
+        right = 1 << qubit
+        self._view = ((1 << num_qubits) // (2 * right), 2, right, -1)
+
+    def collapse(self, state: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+        """Collapse ``state`` ``(2**n, B)`` with one uniform draw per binding (``(B,)``)."""
+        view = state.view(self._view)
+        x0, x1 = view[:, 0], view[:, 1]
+        p0 = (x0.real.square() + x0.imag.square()).sum((0, 1))
+        p1 = (x1.real.square() + x1.imag.square()).sum((0, 1))
+        # never pick an outcome of probability zero (a float32 draw may round up to 1.0)
+        one = ((uniforms * (p0 + p1) >= p0) & (p1 > 0)) | (p0 <= 0)
+        scale = torch.rsqrt(torch.where(one, p1, p0))
+        out = torch.zeros_like(view)
+        out[:, 0] = torch.where(one, x1, x0) * scale
+        return out.view(state.shape)
+
+    def forward(self, state, coeffs):
+        raise UnsupportedGateError(
+            "A reset of a used qubit is a random collapse: it needs uniform draws (pass rng=...)."
+        )
+
+    def adjoint(self, state, coeffs_h):
+        raise UnsupportedGateError(
+            "A reset of a used qubit (a random collapse) is not differentiable."
+        )

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from ...exceptions import UnsupportedGateError
 from .._expressions import ParameterMap
 from .gates import _Coefficients
 
@@ -29,6 +30,8 @@ class _Program:
             op.kind == "single" and op.slot is not None and op.diagonal and not op.controls
             for op in ops
         )
+        #: Whether the program holds a random collapse (a reset of a used qubit).
+        self.has_reset = any(op.kind == "reset" for op in ops)
 
     def initial(self, batch: int) -> torch.Tensor:
         """The (constant-phase) all-zeros state, shape ``(2**n, batch)``."""
@@ -42,6 +45,7 @@ class _Program:
         batch: int,
         store: bool = False,
         differentiable: bool = False,
+        draws: torch.Tensor | None = None,
     ):
         """Apply all ops; ``mats`` are the fused matrices ``(slots, 2, 2, batch)``.
 
@@ -49,7 +53,13 @@ class _Program:
         every intermediate state (kept for the backward pass). With ``differentiable`` no op
         modifies a state in place, so that plain torch autograd can record the replay (used for
         second-order derivatives and under ``torch.func`` transforms).
+
+        A program with random collapses (:attr:`has_reset`) needs ``draws``, the uniform draws
+        ``(num_draws, batch)`` in ``[0, 1)``, and supports neither ``store`` nor
+        ``differentiable``.
         """
+        if self.has_reset:
+            return self._run_collapsing(mats, batch, store or differentiable, draws)
         coeffs = _Coefficients(mats, self.has_diagonal) if mats is not None else None
         state = self.initial(batch)
         states = [state] if store else None
@@ -63,6 +73,24 @@ class _Program:
             if store:
                 states.append(state)
         return states if store else state
+
+    def _run_collapsing(self, mats, batch, grad, draws):
+        if grad:
+            raise UnsupportedGateError(
+                "A reset of a used qubit is a random collapse and is not differentiable."
+            )
+        if draws is None:
+            raise UnsupportedGateError(
+                "A reset of a used qubit is a random collapse: it needs rng=... to sample it."
+            )
+        coeffs = _Coefficients(mats, self.has_diagonal) if mats is not None else None
+        state = self.initial(batch)
+        for op in self.ops:
+            if op.kind == "reset":
+                state = op.collapse(state, draws[op.draw])
+            else:
+                state = op.forward(state, coeffs)
+        return state
 
     def _stacked_outer(self, records):
         grads: list[torch.Tensor | None] = [None] * self.num_slots
@@ -150,6 +178,15 @@ class CompiledProgram:
     clbit_map: dict
     store_limit: int
     expressions: tuple = ()
+    #: Uniform draws per binding of a program with random collapses (one per ``reset`` of the
+    #: circuit, no-op resets of fresh qubits included, so that the stream of draws matches
+    #: :class:`~qiskit.quantum_info.Statevector`'s).
+    num_draws: int = 0
+
+    @property
+    def needs_rng(self) -> bool:
+        """Whether a simulation samples random collapses (a reset of a used qubit)."""
+        return self.program.has_reset
 
     @property
     def nbytes(self) -> int:
