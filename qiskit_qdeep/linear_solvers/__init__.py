@@ -15,10 +15,30 @@ dilation of non-Hermitian matrices, padding to a power-of-two size).
 
    HHL
    HHLResult
+   HHLWarning
 
 .. autodata:: HHL_MAX_QUBITS
+.. autodata:: HHL_MAX_AUTO_CLOCK_QUBITS
+.. autodata:: HHL_MAX_UNITARY_BYTES
+.. autodata:: HHL_MAX_PAULI_ROTATIONS
 """
 
-from .hhl import HHL, HHL_MAX_QUBITS, HHLResult
+from .hhl import (
+    HHL,
+    HHL_MAX_AUTO_CLOCK_QUBITS,
+    HHL_MAX_PAULI_ROTATIONS,
+    HHL_MAX_QUBITS,
+    HHL_MAX_UNITARY_BYTES,
+    HHLResult,
+    HHLWarning,
+)
 
-__all__ = ["HHL", "HHLResult", "HHL_MAX_QUBITS"]
+__all__ = [
+    "HHL",
+    "HHLResult",
+    "HHLWarning",
+    "HHL_MAX_QUBITS",
+    "HHL_MAX_AUTO_CLOCK_QUBITS",
+    "HHL_MAX_UNITARY_BYTES",
+    "HHL_MAX_PAULI_ROTATIONS",
+]

@@ -17,7 +17,15 @@ from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from .._validation import check_precision, check_shots
-from ..circuit.library.hhl import EVOLUTIONS, hhl_circuit, to_standard_gates
+from ..circuit.library.hhl import (
+    EVOLUTIONS,
+    HHL_MAX_PAULI_ROTATIONS,
+    HHL_MAX_UNITARY_BYTES,
+    _check_exact_evolution,
+    _check_pauli_rotations,
+    hhl_circuit,
+    to_standard_gates,
+)
 from ..exceptions import QDeepValueError, QubitLimitError
 from ..primitives import EstimatorRunner, SamplerRunner
 from ..primitives.resolution import check_pass_manager, resolve_estimator, resolve_sampler
@@ -29,17 +37,53 @@ from ._observables import (
     post_selection_projector,
 )
 
-__all__ = ["HHL", "HHLResult", "HHL_MAX_QUBITS"]
+__all__ = [
+    "HHL",
+    "HHLResult",
+    "HHLWarning",
+    "HHL_MAX_QUBITS",
+    "HHL_MAX_AUTO_CLOCK_QUBITS",
+    "HHL_MAX_UNITARY_BYTES",
+    "HHL_MAX_PAULI_ROTATIONS",
+]
 
 #: Largest number of qubits an :class:`HHL` circuit may have (system + clock + flag, plus the
 #: phase-reference qubit of the sampled path). The default exact primitive simulates
 #: ``2**num_qubits`` amplitudes.
 HHL_MAX_QUBITS = 16
 
+#: Default largest *automatic* clock size (``max_clock_qubits``). The circuit has
+#: ``2**n_c`` inversion rotations and ``2**n_c - 1`` applications of :math:`e^{iAt}`, so its
+#: construction and simulation grow as ``2**n_c``: 10 clock qubits cover a condition number
+#: up to 48 at the default ``resolution`` of 8. An explicit ``num_clock_qubits`` is only
+#: bounded by :data:`HHL_MAX_QUBITS`.
+HHL_MAX_AUTO_CLOCK_QUBITS = 10
+
+
+class HHLWarning(UserWarning):
+    """An :class:`HHL` setting does not resolve the spectrum of the matrix.
+
+    Emitted by :meth:`HHL.solve` and :meth:`HHL.construct_circuit` when a given
+    ``eigenvalue_bounds`` does not contain the eigenvalue magnitudes, when the evolution time
+    makes the largest eigenvalues wrap around the signed clock (read with the wrong sign), when
+    eigenvalues fall below half a clock step (they land on the zero clock value and drop out of
+    the solution), or when the automatic clock was reduced to fit :data:`HHL_MAX_QUBITS`. The
+    solution is then less accurate or wrong; the message names the setting to change.
+    """
+
+
 #: Fraction of the positive half of the signed clock range that the largest eigenvalue
 #: magnitude is mapped to by the default evolution time (the rest is a guard band against
 #: phase-estimation leakage wrapping around to the negative side).
 CLOCK_FILL = 0.75
+
+#: Smallest automatic clock size.
+MIN_AUTO_CLOCK_QUBITS = 3
+
+
+def _clock_qubits_for(kappa: float, resolution: float) -> int:
+    """Automatic clock size: the smallest eigenvalue on ``resolution`` clock steps."""
+    return max(MIN_AUTO_CLOCK_QUBITS, 1 + math.ceil(math.log2(kappa * resolution / CLOCK_FILL)))
 
 
 @dataclass(frozen=True)
@@ -204,10 +248,32 @@ class HHL:
     observables are evaluated on :attr:`HHLResult.solution` (exact on the exact path). Nothing is
     solved classically.
 
-    **Qubits.** ``n_b + n_c + 1`` with :math:`n_b = \lceil\log_2 N\rceil` (``N`` doubled for a
-    non-Hermitian matrix), one more on the sampled path; at most :data:`HHL_MAX_QUBITS` (16).
-    An automatic clock size that does not fit is reduced (with a warning) down to 3 clock
-    qubits; beyond that :class:`~qiskit_qdeep.exceptions.QubitLimitError` is raised.
+    **Qubits and limits.** ``n_b + n_c + 1`` with :math:`n_b = \lceil\log_2 N\rceil` (``N``
+    doubled for a non-Hermitian matrix), one more on the sampled path; at most
+    :data:`HHL_MAX_QUBITS` (16). The limits are checked from the shapes and settings before
+    anything beyond the input is allocated (no eigenvalue computation, matrix exponential or
+    circuit), and :class:`~qiskit_qdeep.exceptions.QubitLimitError` names the count, its parts
+    and the limit:
+
+    * the qubits with the explicit ``num_clock_qubits``, or the smallest automatic clock (3);
+    * for ``evolution="exact"``, the dense controlled unitaries (``2 n_c`` of
+      ``2**(n_b + 1)`` square) must fit :data:`HHL_MAX_UNITARY_BYTES`; a product formula may
+      have at most :data:`HHL_MAX_PAULI_ROTATIONS` controlled Pauli rotations;
+    * the automatic clock size is at most ``max_clock_qubits``
+      (:data:`HHL_MAX_AUTO_CLOCK_QUBITS`, 10, by default): a condition number that needs more
+      raises, naming :math:`\kappa`, the size it needs and the settings to change. An
+      automatic size that fits that bound but not :data:`HHL_MAX_QUBITS` is reduced (with an
+      :class:`HHLWarning`) as long as :math:`\lambda_\min` stays on at least one clock step;
+      beyond that the error is raised.
+
+    **Settings checked against the spectrum.** The eigenvalues are computed anyway (singularity
+    check), so a given ``eigenvalue_bounds``, ``evolution_time`` or ``num_clock_qubits`` is
+    checked against them, with an :class:`HHLWarning` naming the setting when eigenvalue
+    magnitudes lie outside ``eigenvalue_bounds``, when :math:`\lambda t` reaches the edge of
+    the signed clock (:math:`\lambda t > \pi (1 - 2^{-n_c})`; the phase wraps and the
+    eigenvalue is inverted with the wrong sign), or when :math:`|\lambda|` is below half a
+    clock step :math:`2\pi / (t 2^{n_c})` (it lands on the zero clock value and drops out of
+    the solution).
 
     Example:
 
@@ -228,7 +294,9 @@ class HHL:
         hhl.solve(matrix, np.array([1.0, 0.0]), observables="Z").observables  # ~ [0.8]
 
     Args:
-        num_clock_qubits: Clock size :math:`n_c`; default from :math:`\kappa` and ``resolution``.
+        num_clock_qubits: Clock size :math:`n_c`; default from :math:`\kappa` and ``resolution``
+            (at most ``max_clock_qubits``). An explicit size is only bounded by
+            :data:`HHL_MAX_QUBITS`.
         evolution: ``"exact"`` (controlled :math:`e^{iAt 2^j}` as unitary gates), ``"trotter"``
             (first-order product formula of the Pauli decomposition) or ``"suzuki"``
             (second order); see :func:`~qiskit_qdeep.circuit.library.hhl_evolution_gate`.
@@ -248,10 +316,16 @@ class HHL:
             uses the estimator's default.
         seed: Seed of the default sampler / estimator (``shots`` or ``precision`` without a
             primitive).
+        max_clock_qubits: Largest automatic clock size; default
+            :data:`HHL_MAX_AUTO_CLOCK_QUBITS` (10). A condition number that needs more raises
+            :class:`~qiskit_qdeep.exceptions.QubitLimitError` (give ``num_clock_qubits``, a
+            larger ``max_clock_qubits`` or a smaller ``resolution``).
 
     Raises:
         QDeepValueError: For a bad clock size, evolution, time, step count, eigenvalue bounds,
-            resolution, shots or precision.
+            resolution, shots, precision or ``max_clock_qubits``.
+        QubitLimitError: For a ``num_clock_qubits`` that leaves no room for a system in
+            :data:`HHL_MAX_QUBITS`.
         QDeepTypeError: For a sampler or estimator that is not a V2 primitive (V1 primitives
             included) or a bad pass manager.
 
@@ -276,6 +350,7 @@ class HHL:
         shots: int | None = None,
         precision: float | None = None,
         seed: int | np.random.Generator | None = None,
+        max_clock_qubits: int | None = None,
     ) -> None:
         if num_clock_qubits is not None:
             if (
@@ -286,6 +361,17 @@ class HHL:
                 raise QDeepValueError(
                     f"num_clock_qubits must be an integer >= 1 or None, got {num_clock_qubits!r}."
                 )
+        if max_clock_qubits is None:
+            max_clock_qubits = HHL_MAX_AUTO_CLOCK_QUBITS
+        elif (
+            isinstance(max_clock_qubits, bool)
+            or not isinstance(max_clock_qubits, (int, np.integer))
+            or max_clock_qubits < MIN_AUTO_CLOCK_QUBITS
+        ):
+            raise QDeepValueError(
+                f"max_clock_qubits must be an integer >= {MIN_AUTO_CLOCK_QUBITS} or None, got "
+                f"{max_clock_qubits!r}."
+            )
         if evolution not in EVOLUTIONS:
             raise QDeepValueError(f"evolution must be one of {EVOLUTIONS}, got {evolution!r}.")
         if evolution_time is not None and not (np.isfinite(evolution_time) and evolution_time > 0):
@@ -320,6 +406,20 @@ class HHL:
         self.shots = check_shots(shots)
         self.precision = check_precision(precision)
         self.seed = seed
+        self.max_clock_qubits = int(max_clock_qubits)
+        if self.num_clock_qubits is not None:
+            # from the settings alone: even a 2x2 system needs 1 system qubit and the flag
+            extra = 1 if self._samples else 0
+            fits = HHL_MAX_QUBITS - 2 - extra
+            if self.num_clock_qubits > fits:
+                reference = " + 1 phase reference (sampled path)" if extra else ""
+                raise QubitLimitError(
+                    f"num_clock_qubits = {self.num_clock_qubits} does not fit: HHL needs at "
+                    f"least {self.num_clock_qubits + 2 + extra} qubits = 1 system + "
+                    f"{self.num_clock_qubits} clock + 1 flag{reference}, more than the limit "
+                    f"HHL_MAX_QUBITS = {HHL_MAX_QUBITS}; use num_clock_qubits <= {fits} (fewer "
+                    "for larger systems) or None."
+                )
 
     @property
     def exact(self) -> bool:
@@ -358,6 +458,10 @@ class HHL:
                 f"vector must have shape ({size},) to match the {size}x{size} matrix, got "
                 f"{vector.shape}."
             )
+        extra = 1 if self._samples else 0
+        # Limits from the shapes and settings alone, before anything beyond the input is
+        # allocated: Hermiticity is not known yet, so this is the count without a dilation.
+        self._check_size(size, None, extra)
         if not np.all(np.isfinite(matrix)):
             raise QDeepValueError("matrix contains NaN or inf entries.")
         if not np.all(np.isfinite(vector)):
@@ -369,7 +473,10 @@ class HHL:
         matrix = matrix.astype(dtype)
         vector = vector.astype(dtype)
         scale = max(np.abs(matrix).max(), 1e-300)
-        if np.allclose(matrix, matrix.conj().T, rtol=0, atol=1e-12 * scale):
+        dilated = not np.allclose(matrix, matrix.conj().T, rtol=0, atol=1e-12 * scale)
+        # the dilation doubles the size: checked again before it is built
+        n_b, padded, available = self._check_size(size, dilated, extra)
+        if not dilated:
             hermitian = (matrix + matrix.conj().T) / 2
             rhs = vector
             start = 0
@@ -379,26 +486,9 @@ class HHL:
             rhs = np.concatenate([vector, np.zeros_like(vector)])
             start = size
         dim = len(rhs)
-        padded = max(2, 1 << (dim - 1).bit_length())
-        n_b = padded.bit_length() - 1
-        extra = 1 if self._samples else 0
-        available = HHL_MAX_QUBITS - n_b - 1 - extra
-        reference = " + 1 (phase reference)" if extra else ""
-        if self.num_clock_qubits is not None and self.num_clock_qubits > available:
-            n_c = self.num_clock_qubits
-            raise QubitLimitError(
-                f"HHL needs n_b + n_clock + 1{reference} = {n_b + n_c + 1 + extra} qubits "
-                f"(n_b = {n_b}, n_clock = {n_c}) for this {size}x{size} system, more than the "
-                f"limit of {HHL_MAX_QUBITS}."
-            )
-        if available < 3:
-            raise QubitLimitError(
-                f"HHL needs at least n_b + 3 + 1{reference} = {n_b + 4 + extra} qubits "
-                f"(n_b = {n_b}) for this {size}x{size} system, more than the limit of "
-                f"{HHL_MAX_QUBITS}."
-            )
-        eigenvalues = np.abs(np.linalg.eigvalsh(hermitian))
-        lam_min, lam_max = float(eigenvalues.min()), float(eigenvalues.max())
+        eigenvalues = np.linalg.eigvalsh(hermitian)
+        magnitudes = np.abs(eigenvalues)
+        lam_min, lam_max = float(magnitudes.min()), float(magnitudes.max())
         if lam_max == 0 or lam_min <= 1e-10 * lam_max:
             raise QDeepValueError(
                 "matrix is singular (smallest eigenvalue/singular value magnitude "
@@ -406,30 +496,26 @@ class HHL:
             )
         if self.eigenvalue_bounds is not None:
             lam_min, lam_max = self.eigenvalue_bounds
+        if self.num_clock_qubits is not None:
+            n_c = self.num_clock_qubits
+        else:
+            n_c = self._automatic_clock(lam_min, lam_max, n_b, available)
+        if self.evolution == "exact":
+            _check_exact_evolution(n_b, n_c, lower=False)
+        else:  # the Pauli terms are counted by hhl_circuit
+            _check_pauli_rotations(1, n_c, self.evolution, self.trotter_steps, lower=True)
         if padded != dim:
             block = np.eye(padded, dtype=dtype) * lam_max
             block[:dim, :dim] = hermitian
             hermitian = block
             rhs = np.concatenate([rhs, np.zeros(padded - dim, dtype=dtype)])
-        if self.num_clock_qubits is not None:
-            n_c = self.num_clock_qubits
-        else:
-            kappa = lam_max / lam_min
-            n_c = max(3, 1 + math.ceil(math.log2(kappa * self.resolution / CLOCK_FILL)))
-            if n_c > available:
-                warnings.warn(
-                    f"The condition number {kappa:.3g} asks for {n_c} clock qubits; only "
-                    f"{available} fit in the {HHL_MAX_QUBITS}-qubit limit, so the solution "
-                    "will be less accurate.",
-                    stacklevel=3,
-                )
-                n_c = available
         if self.evolution_time is not None:
             t = self.evolution_time
         else:
             t = 2 * np.pi * CLOCK_FILL * (1 << (n_c - 1)) / ((1 << n_c) * lam_max)
         step = 2 * np.pi / (t * (1 << n_c))
         constant = step * max(1.0, math.floor(lam_min / step + 1e-9))
+        self._check_spectrum(eigenvalues, n_c, float(t), dilated)
         return _Problem(
             hermitian=hermitian,
             rhs=rhs,
@@ -441,6 +527,201 @@ class HHL:
             constant=float(constant),
             bounds=(lam_min, lam_max),
         )
+
+    def _check_size(self, size: int, dilated: bool | None, extra: int) -> tuple[int, int, int]:
+        """Qubit and evolution limits from the shapes and settings alone (no allocation).
+
+        Args:
+            size: ``N`` of the ``N x N`` matrix.
+            dilated: Whether the matrix needs the Hermitian dilation; ``None`` while unknown
+                (then the counts are lower bounds: a dilation adds one system qubit).
+            extra: ``1`` for the phase-reference qubit of the sampled path, else ``0``.
+
+        Returns:
+            ``(n_b, padded, available)``: system qubits, padded size ``2**n_b`` and the clock
+            qubits that fit in :data:`HHL_MAX_QUBITS`.
+
+        Raises:
+            QubitLimitError: If the qubits (with the explicit clock size, or the smallest
+                automatic one, 3) exceed :data:`HHL_MAX_QUBITS`, or the dense unitaries of
+                ``evolution="exact"`` exceed :data:`HHL_MAX_UNITARY_BYTES`.
+            QDeepValueError: If a product formula would exceed :data:`HHL_MAX_PAULI_ROTATIONS`
+                rotations even with a single Pauli term.
+        """
+        dim = 2 * size if dilated else size
+        padded = max(2, 1 << (dim - 1).bit_length())
+        n_b = padded.bit_length() - 1
+        available = HHL_MAX_QUBITS - n_b - 1 - extra
+        explicit = self.num_clock_qubits is not None
+        n_c = self.num_clock_qubits if explicit else MIN_AUTO_CLOCK_QUBITS
+        total = n_b + n_c + 1 + extra
+        if total > HHL_MAX_QUBITS:
+            system = f"{n_b} system (b, for the {size}x{size} matrix"
+            if dilated:
+                system += f", Hermitian dilation {dim}x{dim}"
+            if padded != dim:
+                system += f", padded to {padded}x{padded}"
+            clock = "num_clock_qubits" if explicit else "the smallest automatic clock"
+            parts = [system + ")", f"{n_c} clock ({clock})", "1 flag"]
+            if extra:
+                parts.append("1 phase reference (sampled path)")
+            lower = not explicit or dilated is None
+            message = (
+                f"HHL needs {'at least ' if lower else ''}{total} qubits = {' + '.join(parts)}, "
+                f"more than the limit HHL_MAX_QUBITS = {HHL_MAX_QUBITS}."
+            )
+            if dilated is None:
+                message += (
+                    " A non-Hermitian matrix needs one system qubit more (Hermitian dilation)."
+                )
+            if explicit and available >= 1:
+                message += f" Use num_clock_qubits <= {available} for this system."
+            else:
+                message += " The system is too large for HHL."
+            raise QubitLimitError(message)
+        if self.evolution == "exact":
+            _check_exact_evolution(n_b, n_c, lower=not explicit or dilated is None)
+        else:
+            _check_pauli_rotations(1, n_c, self.evolution, self.trotter_steps, lower=True)
+        return n_b, padded, available
+
+    def _automatic_clock(self, lam_min: float, lam_max: float, n_b: int, available: int) -> int:
+        """The clock size from the condition number, within ``max_clock_qubits`` and the limit.
+
+        Raises:
+            QubitLimitError: If the condition number needs more than ``max_clock_qubits``
+                clock qubits, or more than fit in :data:`HHL_MAX_QUBITS` even at one clock step
+                for the smallest eigenvalue.
+        """
+        kappa = lam_max / lam_min
+        need = _clock_qubits_for(kappa, self.resolution)
+        source = " (from eigenvalue_bounds)" if self.eigenvalue_bounds is not None else ""
+        rule = f"1 + ceil(log2(kappa * resolution / {CLOCK_FILL:g}))"
+        bound = self.max_clock_qubits
+        if need > bound:
+            message = (
+                f"The condition number kappa = lambda_max / lambda_min = {lam_max:.4g} / "
+                f"{lam_min:.4g} = {kappa:.4g}{source} needs {need} clock qubits at "
+                f"resolution={self.resolution:g} ({rule}), more than the automatic maximum "
+                f"max_clock_qubits = {bound} (the circuit and its simulation grow as "
+                "2**num_clock_qubits). Pass num_clock_qubits explicitly"
+            )
+            if available >= 1:
+                message += f" (at most {available} fit the {HHL_MAX_QUBITS}-qubit limit here)"
+            message += ", or raise max_clock_qubits"
+            largest = CLOCK_FILL * (1 << (bound - 1)) / kappa
+            if largest >= 1:
+                message += f", or use resolution <= {largest:.3g} (fits {bound} clock qubits)"
+            raise QubitLimitError(message + ".")
+        if need > available:
+            minimum = _clock_qubits_for(kappa, 1.0)
+            if minimum > available:
+                raise QubitLimitError(
+                    f"The condition number kappa = {kappa:.4g}{source} needs {need} clock "
+                    f"qubits at resolution={self.resolution:g} ({rule}) and at least {minimum} "
+                    "to put the smallest eigenvalue on one clock step, but only "
+                    f"{max(available, 0)} fit the {HHL_MAX_QUBITS}-qubit limit next to the "
+                    f"{n_b} system qubits; HHL cannot resolve this spectrum."
+                )
+            steps = CLOCK_FILL * (1 << (available - 1)) / kappa
+            warnings.warn(
+                f"The condition number {kappa:.3g} asks for {need} clock qubits at "
+                f"resolution={self.resolution:g}; only {available} fit in the "
+                f"{HHL_MAX_QUBITS}-qubit limit, so the smallest eigenvalue lands on "
+                f"{steps:.3g} clock steps and the solution will be less accurate.",
+                HHLWarning,
+                stacklevel=4,
+            )
+            need = available
+        return need
+
+    def _check_spectrum(self, eigenvalues: np.ndarray, n_c: int, t: float, dilated: bool) -> None:
+        r"""Warns when the settings cannot resolve the eigenvalues on the signed clock.
+
+        An eigenvalue :math:`\lambda` lands near clock position
+        :math:`\lambda t 2^{n_c} / (2\pi)`, rounded to an integer read in
+        :math:`[-2^{n_c-1}, 2^{n_c-1})`. Positions that round outside that range wrap around
+        (read with the wrong sign): :math:`\lambda t > \pi (1 - 2^{-n_c})` for positive,
+        :math:`|\lambda| t > \pi (1 + 2^{-n_c})` for negative eigenvalues. Positions below
+        one half round to the zero clock value, which the inversion leaves out of the solution.
+        """
+        magnitudes = np.abs(eigenvalues)
+        what = "Hermitian dilation (singular values)" if dilated else "matrix"
+        if self.eigenvalue_bounds is not None:
+            low, high = self.eigenvalue_bounds
+            outside = (magnitudes < low * (1 - 1e-9)) | (magnitudes > high * (1 + 1e-9))
+            if np.any(outside):
+                warnings.warn(
+                    f"eigenvalue_bounds = ({low:.4g}, {high:.4g}) do not contain the eigenvalue "
+                    f"magnitudes of the {what}, which span [{magnitudes.min():.4g}, "
+                    f"{magnitudes.max():.4g}] ({int(outside.sum())} of {len(magnitudes)} "
+                    "outside): the evolution time, clock size and inversion constant derived "
+                    "from them misplace the spectrum. Widen eigenvalue_bounds or leave them "
+                    "None (computed).",
+                    HHLWarning,
+                    stacklevel=4,
+                )
+        half = 1 << (n_c - 1)
+        positions = eigenvalues * t * (1 << n_c) / (2 * np.pi)
+        edge = np.pi * (1 - 2.0**-n_c)
+        # strictly past the rounding midpoint (the default time of a 2-qubit clock sits on it)
+        tolerance = 1e-9 * half
+        wrapped = (positions > half - 0.5 + tolerance) | (positions < -half - 0.5 - tolerance)
+        if np.any(wrapped):
+            largest = float(magnitudes[wrapped].max())
+            if self.evolution_time is not None:
+                setting = "evolution_time"
+                hint = (
+                    f"Use evolution_time < {edge / float(magnitudes.max()):.4g} or leave it "
+                    "None (it then maps the largest eigenvalue to 3/4 of the positive clock "
+                    "range)."
+                )
+            elif self.eigenvalue_bounds is not None:
+                setting = "eigenvalue_bounds"
+                hint = "Widen eigenvalue_bounds (lambda_max sets the evolution time) or leave "
+                hint += "them None."
+            else:
+                setting = "num_clock_qubits"
+                hint = "Use num_clock_qubits >= 2 (one clock qubit holds no positive value)."
+            warnings.warn(
+                f"{setting}: with evolution time t = {t:.4g} and {n_c} clock qubits, "
+                f"{int(wrapped.sum())} of {len(eigenvalues)} eigenvalues of the {what} (largest "
+                f"magnitude {largest:.4g}, |lambda| t = {largest * t:.4g}) fall beyond the "
+                f"signed clock range (lambda t > pi (1 - 2**-{n_c}) = {edge:.4g}): their phases "
+                f"wrap around and they are inverted with the wrong sign. {hint}",
+                HHLWarning,
+                stacklevel=4,
+            )
+        lost = np.abs(positions) < 0.5 - 1e-9
+        if np.any(lost):
+            step = 2 * np.pi / (t * (1 << n_c))
+            if self.evolution_time is not None:
+                setting = "evolution_time"
+                hint = (
+                    "Use a larger evolution_time (below "
+                    f"{edge / float(magnitudes.max()):.4g}, where the largest eigenvalue would "
+                    "wrap) or more clock qubits (num_clock_qubits)."
+                )
+            elif self.num_clock_qubits is not None:
+                setting = "num_clock_qubits"
+                one_step = _clock_qubits_for(float(magnitudes.max() / magnitudes.min()), 1.0)
+                hint = (
+                    f"Use num_clock_qubits >= {one_step} (one clock step for the smallest "
+                    "eigenvalue) or leave it None."
+                )
+            else:
+                setting = "eigenvalue_bounds"
+                hint = "Widen eigenvalue_bounds or leave them None (computed)."
+            all_lost = " (all of them)" if np.all(lost) else ""
+            warnings.warn(
+                f"{setting}: {int(lost.sum())} of {len(eigenvalues)} eigenvalues of the "
+                f"{what}{all_lost} (magnitudes down to {float(magnitudes.min()):.3g}) are below "
+                f"half a clock step (2 pi / (t 2**n_c) = {step:.4g} for evolution time t = "
+                f"{t:.4g} and {n_c} clock qubits): they land on the zero clock value and drop "
+                f"out of the solution. {hint}",
+                HHLWarning,
+                stacklevel=4,
+            )
 
     def _circuit(self, problem: _Problem, phase_reference: bool) -> QuantumCircuit:
         return hhl_circuit(
@@ -508,8 +789,16 @@ class HHL:
                 non-finite or zero vector, an observable of the wrong size, with NaN/inf
                 entries or not Hermitian, or a post-selection that was never observed.
             QDeepTypeError: For an observable of an unsupported type.
-            QubitLimitError: If the circuit needs more than :data:`HHL_MAX_QUBITS` qubits.
+            QubitLimitError: If the circuit needs more than :data:`HHL_MAX_QUBITS` qubits (from
+                the shapes, before any allocation), the condition number more than
+                ``max_clock_qubits`` automatic clock qubits, or ``evolution="exact"`` more than
+                :data:`HHL_MAX_UNITARY_BYTES` of dense unitaries.
             PrimitiveJobError: If a primitive job keeps failing after its retries.
+
+        Warns:
+            HHLWarning: If ``eigenvalue_bounds``, ``evolution_time`` or ``num_clock_qubits``
+                cannot resolve the eigenvalues (see the class docstring), or the automatic
+                clock was reduced to fit :data:`HHL_MAX_QUBITS`.
         """
         problem = self._prepare(matrix, vector)
         n_b = len(problem.rhs).bit_length() - 1

@@ -46,10 +46,12 @@ from qiskit.circuit.library import DiagonalGate, QFTGate, UnitaryGate
 from qiskit.quantum_info import SparsePauliOp
 
 from ..._validation import check_int
-from ...exceptions import QDeepValueError
+from ...exceptions import QDeepValueError, QubitLimitError
 from .swap_test import _gray_code_weights, amplitude_encoding_angles, amplitude_encoding_circuit
 
 __all__ = [
+    "HHL_MAX_PAULI_ROTATIONS",
+    "HHL_MAX_UNITARY_BYTES",
     "EigenvalueInversionGate",
     "hhl_circuit",
     "hhl_evolution_gate",
@@ -62,6 +64,77 @@ __all__ = [
 
 #: Evolution methods of :func:`hhl_evolution_gate`.
 EVOLUTIONS = ("exact", "trotter", "suzuki")
+
+#: Largest memory (bytes) of the dense controlled unitaries of an ``"exact"``
+#: :func:`hhl_circuit`: the ``2 n_c`` gates :math:`(e^{iAt})^{2^j}` of the phase estimation and
+#: its inverse, each ``2**(n_b + 1)`` square and complex: ``2 n_c 16 * 4**(n_b + 1)`` bytes.
+HHL_MAX_UNITARY_BYTES = 2 << 30
+
+#: Largest number of controlled Pauli rotations of a ``"trotter"`` / ``"suzuki"``
+#: :func:`hhl_circuit`: ``2 x terms x trotter_steps x (2**n_c - 1)`` (twice that for
+#: ``"suzuki"``) for the phase estimation and its inverse. Each is a basis change, a CNOT ladder
+#: and a controlled RZ, so construction and simulation time grow with the count.
+HHL_MAX_PAULI_ROTATIONS = 1 << 15
+
+
+def _exact_evolution_bytes(num_system_qubits: int, num_clock_qubits: int) -> int:
+    """Bytes of the dense controlled unitaries of an ``"exact"`` :func:`hhl_circuit`.
+
+    ``2 n_c`` gates (phase estimation and its inverse) of ``2**(n_b + 1)`` square complex
+    entries (16 bytes each).
+    """
+    return 2 * num_clock_qubits * 16 * (1 << (2 * (num_system_qubits + 1)))
+
+
+def _pauli_rotation_count(
+    num_terms: int, num_clock_qubits: int, evolution: str, trotter_steps: int
+) -> int:
+    """Controlled Pauli rotations of a product-formula :func:`hhl_circuit`.
+
+    The phase estimation applies :math:`e^{iAt}` ``2**n_c - 1`` times (powers ``2**j``), each
+    with ``trotter_steps`` steps of ``num_terms`` rotations (twice that for ``"suzuki"``), and
+    its inverse as many again.
+    """
+    per_step = 2 if evolution == "suzuki" else 1
+    return 2 * per_step * num_terms * trotter_steps * ((1 << num_clock_qubits) - 1)
+
+
+def _check_exact_evolution(num_system_qubits: int, num_clock_qubits: int, lower: bool) -> None:
+    """Refuses an ``"exact"`` circuit whose dense unitaries exceed ``HHL_MAX_UNITARY_BYTES``."""
+    needed = _exact_evolution_bytes(num_system_qubits, num_clock_qubits)
+    if needed > HHL_MAX_UNITARY_BYTES:
+        dim = 1 << (num_system_qubits + 1)
+        raise QubitLimitError(
+            f"evolution='exact' needs {'at least ' if lower else ''}{needed / 2**30:.3g} GiB for "
+            f"the 2 x {num_clock_qubits} dense controlled unitaries (e^(iAt))^(2^j) of the phase "
+            f"estimation and its inverse ({dim}x{dim} complex each: {num_system_qubits} system "
+            f"qubits + 1 control, {num_clock_qubits} clock qubits), more than "
+            f"HHL_MAX_UNITARY_BYTES = {HHL_MAX_UNITARY_BYTES / 2**30:.3g} GiB; use "
+            "evolution='trotter' or 'suzuki', fewer clock qubits or a smaller system."
+        )
+
+
+def _check_pauli_rotations(
+    num_terms: int,
+    num_clock_qubits: int,
+    evolution: str,
+    trotter_steps: int,
+    lower: bool,
+) -> None:
+    """Refuses a product formula with more than ``HHL_MAX_PAULI_ROTATIONS`` rotations."""
+    count = _pauli_rotation_count(num_terms, num_clock_qubits, evolution, trotter_steps)
+    if count > HHL_MAX_PAULI_ROTATIONS:
+        per_step = "2 x " if evolution == "suzuki" else ""
+        terms = "at least 1 Pauli term" if lower else f"{num_terms} Pauli terms"
+        raise QDeepValueError(
+            f"evolution={evolution!r} needs {'at least ' if lower else ''}{count} controlled "
+            f"Pauli rotations (2 (phase estimation and inverse) x {per_step}{terms} x "
+            f"trotter_steps = {trotter_steps} x (2**{num_clock_qubits} - 1) powers of e^(iAt) "
+            f"for {num_clock_qubits} clock qubits), more than HHL_MAX_PAULI_ROTATIONS = "
+            f"{HHL_MAX_PAULI_ROTATIONS}; use fewer trotter_steps or clock qubits, or "
+            "evolution='exact'."
+        )
+
 
 #: Gates left alone by :func:`to_standard_gates` (every V2 simulator and the transpiler know them).
 STANDARD_GATES = frozenset(
@@ -111,6 +184,23 @@ def _combine(weights: np.ndarray, angles: Sequence) -> float | ParameterExpressi
     return expr
 
 
+def _walsh_hadamard(values: Sequence[float]) -> np.ndarray:
+    r"""Unnormalised Walsh-Hadamard transform of a power-of-two length vector.
+
+    Entry ``i`` is :math:`\sum_j (-1)^{\mathrm{popcount}(i\,\&\,j)} v_j` (fast butterfly,
+    :math:`O(k 2^k)` for length :math:`2^k`).
+    """
+    out = np.array(values, dtype=float)
+    size = len(out)
+    half = 1
+    while half < size:
+        blocks = out.reshape(-1, 2, half)
+        out = np.stack([blocks[:, 0] + blocks[:, 1], blocks[:, 0] - blocks[:, 1]], axis=1)
+        out = out.reshape(size)
+        half *= 2
+    return out
+
+
 def uniformly_controlled_ry(
     angles: Sequence[float | ParameterExpression], num_controls: int | None = None
 ) -> QuantumCircuit:
@@ -144,9 +234,15 @@ def uniformly_controlled_ry(
     if k == 0:
         qc.ry(angles[0], 0)
         return qc
-    weights = _gray_code_weights(k)
+    if all(not isinstance(a, ParameterExpression) for a in angles):
+        # numbers: beta = WHT(alpha)[gray] / 2**k, O(k 2**k) instead of a 4**k weight matrix
+        indices = np.arange(size)
+        betas = [float(b) for b in _walsh_hadamard(angles)[indices ^ (indices >> 1)] / size]
+    else:
+        weights = _gray_code_weights(k)
+        betas = [_combine(weights[i], angles) for i in range(size)]
     for i in range(size):
-        qc.ry(_combine(weights[i], angles), 0)
+        qc.ry(betas[i], 0)
         changed = ((i + 1) & -(i + 1)).bit_length() - 1 if i + 1 < size else k - 1
         qc.cx(1 + changed, 0)
     return qc
@@ -308,15 +404,27 @@ def hhl_evolution_gate(
     if evolution not in EVOLUTIONS:
         raise QDeepValueError(f"evolution must be one of {EVOLUTIONS}, got {evolution!r}.")
     steps = check_int("trotter_steps", trotter_steps)
-    size = matrix.shape[0]
-    n = size.bit_length() - 1
     if evolution == "exact":
-        unitary = scipy.linalg.expm(1j * float(time) * matrix)
-        controlled = np.kron(np.eye(size), np.diag([1.0, 0.0])) + np.kron(
-            unitary, np.diag([0.0, 1.0])
-        )
-        return UnitaryGate(controlled, label="c-exp(iAt)", check_input=False)
-    op = SparsePauliOp.from_operator(matrix).simplify(atol=1e-12)
+        return _exact_evolution_gate(matrix, time)
+    return _product_formula_gate(_pauli_terms(matrix), matrix, time, evolution, steps)
+
+
+def _exact_evolution_gate(matrix: np.ndarray, time: float) -> Gate:
+    size = matrix.shape[0]
+    unitary = scipy.linalg.expm(1j * float(time) * matrix)
+    controlled = np.kron(np.eye(size), np.diag([1.0, 0.0])) + np.kron(unitary, np.diag([0.0, 1.0]))
+    return UnitaryGate(controlled, label="c-exp(iAt)", check_input=False)
+
+
+def _pauli_terms(matrix: np.ndarray) -> SparsePauliOp:
+    """The Pauli decomposition of a product-formula evolution."""
+    return SparsePauliOp.from_operator(matrix).simplify(atol=1e-12)
+
+
+def _product_formula_gate(
+    op: SparsePauliOp, matrix: np.ndarray, time: float, evolution: str, steps: int
+) -> Gate:
+    n = matrix.shape[0].bit_length() - 1
     terms = [(label, float(np.real(c))) for label, c in op.to_list()]
     qc = QuantumCircuit(1 + n, name=f"c-exp(iAt)_{evolution}")
     step = float(time) / steps
@@ -527,7 +635,11 @@ def hhl_circuit(
         The circuit.
 
     Raises:
-        QDeepValueError: For bad sizes, a zero or non-finite vector or bad parameters.
+        QDeepValueError: For bad sizes, a zero or non-finite vector or bad parameters, or a
+            product formula with more controlled Pauli rotations than
+            :data:`~qiskit_qdeep.linear_solvers.HHL_MAX_PAULI_ROTATIONS`.
+        QubitLimitError: If the dense unitaries of ``evolution="exact"`` need more than
+            :data:`~qiskit_qdeep.linear_solvers.HHL_MAX_UNITARY_BYTES`.
     """
     matrix = _check_hermitian(matrix)
     n_c = check_int("num_clock_qubits", num_clock_qubits)
@@ -539,7 +651,18 @@ def hhl_circuit(
         raise QDeepValueError("vector must be finite and non-zero.")
     if not (np.isfinite(evolution_time) and evolution_time > 0):
         raise QDeepValueError(f"evolution_time must be > 0, got {evolution_time!r}.")
+    if evolution not in EVOLUTIONS:
+        raise QDeepValueError(f"evolution must be one of {EVOLUTIONS}, got {evolution!r}.")
+    trotter_steps = check_int("trotter_steps", trotter_steps)
     n_b = size.bit_length() - 1
+    # sizes first: refuse huge dense unitaries or product formulas before building any gate
+    if evolution == "exact":
+        _check_exact_evolution(n_b, n_c, lower=False)
+        pauli_terms = None
+    else:
+        _check_pauli_rotations(1, n_c, evolution, trotter_steps, lower=True)
+        pauli_terms = _pauli_terms(matrix)
+        _check_pauli_rotations(len(pauli_terms), n_c, evolution, trotter_steps, lower=False)
     b = QuantumRegister(n_b, "b")
     clock = QuantumRegister(n_c, "clock")
     flag = QuantumRegister(1, "flag")
@@ -556,12 +679,13 @@ def hhl_circuit(
     qpe = QuantumCircuit(b, clock, name="qpe")
     qpe.h(clock)
     for j in range(n_c):
-        gate = hhl_evolution_gate(
-            matrix,
-            evolution_time * (1 << j),
-            evolution=evolution,
-            trotter_steps=trotter_steps * (1 << j),
-        )
+        time = evolution_time * (1 << j)
+        if pauli_terms is None:
+            gate = _exact_evolution_gate(matrix, time)
+        else:  # one Pauli decomposition for every power
+            gate = _product_formula_gate(
+                pauli_terms, matrix, time, evolution, trotter_steps * (1 << j)
+            )
         qpe.append(gate, [clock[j], *b])
     qpe.append(QFTGate(n_c).inverse(), clock)
     qc.compose(qpe, [*b, *clock], inplace=True)
