@@ -14,7 +14,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.passmanager import BasePassManager
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
-from qiskit.quantum_info import SparsePauliOp, Statevector
+from qiskit.quantum_info import SparsePauliOp
 
 from .._validation import check_precision, check_shots
 from ..circuit.library.hhl import (
@@ -27,7 +27,7 @@ from ..circuit.library.hhl import (
     to_standard_gates,
 )
 from ..exceptions import QDeepValueError, QubitLimitError
-from ..primitives import EstimatorRunner, SamplerRunner
+from ..primitives import EstimatorRunner, SamplerRunner, exact_statevector
 from ..primitives.resolution import check_pass_manager, resolve_estimator, resolve_sampler
 from ._observables import (
     EmbeddedObservable,
@@ -817,7 +817,7 @@ class HHL:
         if self._samples:
             post, probability, num_jobs = self._sampled(problem)
         elif self.exact:
-            amplitudes = Statevector(state).data
+            amplitudes = exact_statevector(state, max_qubits=state.num_qubits)
             post = amplitudes[(1 << (n_b + n_c)) + np.arange(dim)]
             probability = float(np.vdot(post, post).real)
         if post is not None and (probability <= 0 or not np.any(post)):

@@ -1052,7 +1052,7 @@ def _svm_clustering_cases():
             "HHL-too-many-qubits",
             lambda: HHL().solve(np.eye(2**14), np.ones(2**14)),
             (QubitLimitError,),
-            "qubits.*limit of 16",
+            "18 qubits.*HHL_MAX_QUBITS = 16",
         ),
         Case(
             "HHL-clock-zero",
