@@ -147,9 +147,7 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         super().__init__()
         gradient = resolve_gradient(gradient, estimator, pass_manager)
         if not isinstance(circuit, QuantumCircuit):
-            raise QDeepTypeError(
-                f"circuit must be a QuantumCircuit, got {type(circuit).__name__}."
-            )
+            raise QDeepTypeError(f"circuit must be a QuantumCircuit, got {type(circuit).__name__}.")
         self._circuit = circuit.copy()
         self._input_params, self._weight_params = _check_params(
             circuit, input_params, weight_params
