@@ -37,7 +37,9 @@ How the circuit is compiled
   program backwards from the stored intermediate states, or un-computes them gate by gate when
   they would not fit in a memory budget, and turns the per-gate outer products into
   gradients of the rotation angles. Expectation values are folded into the same function.
-  Higher-order derivatives are not supported (``once_differentiable``).
+  When the backward pass is itself recorded (``create_graph=True``, Hessians) or the values
+  are wrapped by a ``torch.func`` transform, a plain-autograd replay of the program is
+  differentiated instead, so higher derivatives are exact.
 """
 
 from __future__ import annotations
