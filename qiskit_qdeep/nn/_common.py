@@ -14,9 +14,9 @@ from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import SparsePauliOp
 
 from ..exceptions import QDeepTypeError, QDeepValueError
-from ..primitives import EstimatorRunner, RetryPolicy, TorchStatevectorEstimator
+from ..primitives import EstimatorRunner, RetryPolicy
 from ..primitives.exact import ExactEstimatorRunner
-from ..primitives.factory import estimator_runner
+from ..primitives.factory import check_exact_estimator_options, estimator_runner
 from ..primitives.retry import check_retry
 
 #: Accepted values of the ``gradient`` argument of the circuit-backed layers.
@@ -35,25 +35,15 @@ def resolve_gradient(
         ``"backprop"`` or ``"parameter-shift"``.
 
     Raises:
-        QDeepValueError: For an unknown mode, or backprop with a pass manager or with an estimator
-            other than :class:`~qiskit_qdeep.primitives.TorchStatevectorEstimator`.
+        QDeepValueError: For an unknown mode, or backprop with options the exact path cannot
+            honour (see :func:`~qiskit_qdeep.primitives.factory.check_exact_estimator_options`).
     """
     if gradient not in GRADIENT_MODES:
         raise QDeepValueError(f"gradient must be one of {GRADIENT_MODES}, got {gradient!r}.")
     if gradient == "auto":
         gradient = "backprop" if estimator is None and pass_manager is None else "parameter-shift"
-    if gradient == "backprop":
-        if pass_manager is not None:
-            raise QDeepValueError(
-                "gradient='backprop' simulates the circuit exactly in torch; a pass_manager "
-                "only applies to gradient='parameter-shift' on an estimator."
-            )
-        if estimator is not None and not isinstance(estimator, TorchStatevectorEstimator):
-            raise QDeepValueError(
-                "gradient='backprop' needs the exact torch engine, not "
-                f"{type(estimator).__name__}; use gradient='parameter-shift' to train on this "
-                "estimator."
-            )
+    if gradient == "backprop":  # fail before any circuit work: the factory's own check
+        check_exact_estimator_options(estimator=estimator, pass_manager=pass_manager)
     return gradient
 
 

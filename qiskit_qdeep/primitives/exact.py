@@ -387,9 +387,18 @@ class ExactSamplerRunner(_ExactRunner):
             circuit = circuit.measure_all(inplace=False)
         super().__init__(circuit, parameters, max_qubits)
         clbits = self.engine().final_measurements
-        missing = [c for c in range(self._circuit.num_clbits) if c not in clbits]
-        self._qubits = [clbits[c] for c in range(self._circuit.num_clbits) if c in clbits]
-        self._unmeasured = missing
+        measured = [c for c in range(self._circuit.num_clbits) if c in clbits]
+        self._qubits = [clbits[c] for c in measured]
+        # outcome index of the measured marginal in the full register (unwritten clbits read 0)
+        self._embed = None
+        if len(measured) < self._circuit.num_clbits:
+            self._embed = torch.tensor(
+                [
+                    sum(((outcome >> j) & 1) << c for j, c in enumerate(measured))
+                    for outcome in range(1 << len(measured))
+                ],
+                dtype=torch.long,
+            )
 
     @property
     def num_outcomes(self) -> int:
@@ -401,19 +410,19 @@ class ExactSamplerRunner(_ExactRunner):
         """Outcome probabilities ``(..., 2**num_clbits)`` of ``values``, differentiable."""
         self.num_jobs += 1
         engine = self._engine_for(values)
-        probs = engine.probabilities(values, self._qubits) if self._qubits else None
-        if self._unmeasured:  # clbits never written read 0: embed the measured marginal
-            lead = values.shape[:-1]
-            full = torch.zeros(lead + (self.num_outcomes,), dtype=engine_real(engine))
-            index = torch.zeros(1 << len(self._qubits), dtype=torch.long)
-            measured = [c for c in range(self._circuit.num_clbits) if c not in self._unmeasured]
-            for outcome in range(1 << len(self._qubits)):
-                index[outcome] = sum(((outcome >> j) & 1) << c for j, c in enumerate(measured))
-            if probs is None:
-                full[..., 0] = 1.0
-                return full.to(values.dtype)
-            probs = full.index_add(-1, index.to(full.device), probs)
-        return probs.to(values.dtype) if values.is_floating_point() else probs
+        if self._embed is None:
+            probs = engine.probabilities(values, self._qubits)
+            return probs.to(values.dtype) if values.is_floating_point() else probs
+        lead = values.shape[:-1]
+        full = torch.zeros(
+            lead + (self.num_outcomes,), dtype=engine_real(engine), device=engine.device
+        )
+        if not self._qubits:  # nothing measured: every shot reads all zeros
+            full[..., 0] = 1.0
+        else:
+            probs = engine.probabilities(values, self._qubits)
+            full = full.index_add(-1, self._embed.to(engine.device), probs)
+        return full.to(values.dtype) if values.is_floating_point() else full
 
 
 class ExactStatevectorRunner(_ExactRunner):

@@ -27,7 +27,7 @@ from .exact import ExactEstimatorRunner, ExactSamplerRunner
 from .retry import RetryPolicy
 from .runners import DEFAULT_MAX_BINDINGS_PER_PUB, EstimatorRunner, SamplerRunner
 
-__all__ = ["estimator_runner", "sampler_runner"]
+__all__ = ["estimator_runner", "sampler_runner", "check_exact_estimator_options"]
 
 
 def _refuse_options(exact_reason: str, **options) -> None:
@@ -38,6 +38,46 @@ def _refuse_options(exact_reason: str, **options) -> None:
             f"{names} cannot be honoured on the exact path ({exact_reason}); drop it, or run "
             "on a primitive (gradient='parameter-shift' with an estimator / a sampler) to get "
             "shot noise."
+        )
+
+
+def check_exact_estimator_options(
+    *,
+    estimator: BaseEstimatorV2 | None = None,
+    pass_manager: BasePassManager | None = None,
+    precision: float | None = None,
+) -> None:
+    """Refuses the estimator options that the exact (``gradient="backprop"``) path cannot honour.
+
+    An exact :class:`~qiskit_qdeep.primitives.TorchStatevectorEstimator` (default precision
+    ``0``) is the same engine and is allowed; any other estimator, a non-zero precision (on the
+    call or as the torch estimator's default) and a pass manager are refused.
+
+    Raises:
+        QDeepValueError: Naming the option and what to use instead.
+    """
+    if estimator is not None:
+        from .torch_primitives import TorchStatevectorEstimator
+
+        if not isinstance(estimator, TorchStatevectorEstimator):
+            raise QDeepValueError(
+                "gradient='backprop' needs the exact torch engine, not "
+                f"{type(estimator).__name__}; use gradient='parameter-shift' to run on this "
+                "estimator."
+            )
+        if estimator.default_precision:
+            raise QDeepValueError(
+                f"The estimator has default_precision={estimator.default_precision}, but "
+                "gradient='backprop' differentiates the exact expectation values and would "
+                "silently ignore it. Use gradient='parameter-shift' to train with that "
+                "precision, or default_precision=0."
+            )
+    if precision is not None and precision != 0:
+        _refuse_options("exact expectation values", precision=precision)
+    if pass_manager is not None:
+        raise QDeepValueError(
+            "gradient='backprop' simulates the circuit exactly in torch; a pass_manager only "
+            "applies to gradient='parameter-shift' on an estimator."
         )
 
 
@@ -67,26 +107,9 @@ def estimator_runner(
         QDeepValueError: For options the chosen path cannot honour.
     """
     if exact:
-        if estimator is not None:
-            from .torch_primitives import TorchStatevectorEstimator
-
-            if not isinstance(estimator, TorchStatevectorEstimator):
-                raise QDeepValueError(
-                    "The exact path needs the torch engine, not "
-                    f"{type(estimator).__name__}; use gradient='parameter-shift' to run on "
-                    "this estimator."
-                )
-            if estimator.default_precision:
-                raise QDeepValueError(
-                    f"The estimator has default_precision={estimator.default_precision}, but "
-                    "gradient='backprop' differentiates the exact expectation values and "
-                    "would silently ignore it. Use gradient='parameter-shift' to train with "
-                    "that precision, or default_precision=0."
-                )
-            max_qubits = max(max_qubits, getattr(estimator, "_max_qubits", max_qubits))
-        if precision is not None and precision != 0:
-            _refuse_options("exact expectation values", precision=precision)
-        _refuse_options("no transpilation happens", pass_manager=pass_manager)
+        check_exact_estimator_options(
+            estimator=estimator, pass_manager=pass_manager, precision=precision
+        )
         return ExactEstimatorRunner(
             circuit, observables, parameters=parameters, max_qubits=max_qubits
         )
