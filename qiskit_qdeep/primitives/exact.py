@@ -497,17 +497,16 @@ def swap_test_overlap(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     suite checks it against the circuit simulated by the engine.
 
     Args:
-        left: ``(..., D, L)`` real or complex states along axis ``-2`` (e.g. unit patches).
+        left: ``(..., D, L)`` real states along axis ``-2`` (e.g. unit patches).
         right: ``(F, D)`` states (e.g. filter statevectors).
 
     Returns:
         ``(..., F, L)`` real overlaps, differentiable in both arguments.
     """
+    if left.is_complex():
+        raise QDeepTypeError("swap_test_overlap takes real left states (e.g. unit patches).")
     if right.is_complex():
-        dtype = left.dtype if left.is_floating_point() else left.real.dtype
-        real = torch.einsum("...dl,fd->...fl", left, right.real.to(dtype))
-        imag = torch.einsum("...dl,fd->...fl", left, right.imag.to(dtype))
-        if left.is_complex():  # pragma: no cover - the layer passes real patches
-            raise QDeepTypeError("swap_test_overlap takes real left states.")
+        real = torch.einsum("...dl,fd->...fl", left, right.real.to(left.dtype))
+        imag = torch.einsum("...dl,fd->...fl", left, right.imag.to(left.dtype))
         return real.square() + imag.square()
     return torch.einsum("...dl,fd->...fl", left, right).square()
