@@ -21,6 +21,7 @@ built-in :class:`ValueError` / :class:`TypeError`, so ``except ValueError`` keep
    PrimitiveJobError
    PrimitiveResultError
    CheckpointError
+   MissingOptionalDependencyError
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ class CheckpointError(QDeepValueError):
     """
 
 
+class MissingOptionalDependencyError(QiskitQDeepError, ImportError):
+    """A feature needs a package that is an optional extra of qiskit-qdeep and is not installed.
+
+    The message names the feature, the missing package and the ``pip install`` command of the
+    extra that provides it (for example ``pip install 'qiskit-qdeep[plot]'``).
+    """
+
+
 def _rebuild_job_error(message, cause, attempts):
     return PrimitiveJobError(message, cause=cause, attempts=attempts)
 
@@ -120,4 +129,5 @@ __all__ = [
     "PrimitiveJobError",
     "PrimitiveResultError",
     "CheckpointError",
+    "MissingOptionalDependencyError",
 ]
