@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ._progress import tqdm
 
 from .benchmarks.execution_core import _forward_backward, _qiskit_ml_layers, hqnn_block
 from .nn import QuantumLayer

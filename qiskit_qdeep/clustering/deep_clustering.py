@@ -19,7 +19,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from tqdm.auto import tqdm
+from .._progress import tqdm
 
 from .._validation import check_int
 from ..exceptions import CheckpointError, QDeepTypeError, QDeepValueError

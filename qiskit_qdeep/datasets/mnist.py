@@ -293,7 +293,7 @@ def _fetch(
     timeout: float,
 ) -> None:
     """Downloads one URL to ``destination`` through a temporary file and checks its MD5."""
-    from tqdm.auto import tqdm
+    from .._progress import tqdm
 
     directory = os.path.dirname(destination) or "."
     request = urllib.request.Request(url, headers={"User-Agent": "qiskit-qdeep"})

@@ -113,7 +113,7 @@ def _plot(summary: dict, accuracies: dict, path: str) -> str:
 def deep_qsvm(config: ReproductionConfig) -> ReproductionResult:
     """Mean test accuracy over seeds of the all-pair and deep QSVMs and their classical twins."""
     from scipy.stats import binomtest
-    from tqdm.auto import tqdm
+    from .._progress import tqdm
 
     if config.quick:
         class_sets, seeds, per_class, hidden, max_test = [(1, 4, 7)], [config.seed], 5, (1,), 30
