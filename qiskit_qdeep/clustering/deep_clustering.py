@@ -19,8 +19,8 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from .._progress import tqdm
 
+from .._progress import tqdm
 from .._validation import check_int
 from ..exceptions import CheckpointError, QDeepTypeError, QDeepValueError
 from ..nn import ParallelQuantumLayer, QuantumLayer
@@ -714,9 +714,13 @@ def plot_deep_clustering(
 
     Raises:
         QDeepValueError: For an unknown metric or an empty list of runs.
+        MissingOptionalDependencyError: When matplotlib is not installed.
     """
     if metric not in ("nmi", "ari"):
         raise QDeepValueError(f"metric must be 'nmi' or 'ari', got {metric!r}.")
+    from .._optional import require
+
+    require("matplotlib", "plot_deep_clustering")
     import matplotlib.pyplot as plt
 
     if ax is None:

@@ -742,9 +742,13 @@ def plot_adiabatic_success(curve: AdiabaticSuccessCurve, ax: Any = None, label: 
 
     Raises:
         QDeepTypeError: If ``curve`` is not an :class:`AdiabaticSuccessCurve`.
+        MissingOptionalDependencyError: When matplotlib is not installed.
     """
     if not isinstance(curve, AdiabaticSuccessCurve):
         raise QDeepTypeError(f"curve must be an AdiabaticSuccessCurve, got {type(curve).__name__}.")
+    from .._optional import require
+
+    require("matplotlib", "plot_adiabatic_success")
     import matplotlib.pyplot as plt
 
     if ax is None:

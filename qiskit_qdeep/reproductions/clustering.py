@@ -42,6 +42,7 @@ from ._common import (
     output_path,
     register,
 )
+from ._plotting import figures_enabled, new_figure, quick_title, save_figure
 
 PAPER = (
     "Quantum deep SVM and quantum deep clustering; q-means: Kerenidis et al. 2019, arXiv:1812.03584"
@@ -65,15 +66,6 @@ def _datasets(quick: bool, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray,
         "iris": (iris.data, iris.target, 3),
         "digits-pca8": (x_digits, digits.target[:n_digits], 10),
     }
-
-
-def _figure(path: str):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt, path
 
 
 def ari_vs_shots(
@@ -131,11 +123,25 @@ def ari_vs_delta(
     return {"delta": np.asarray(deltas), "ari_true": ari_true, "ari_kmeans": ari_km}
 
 
-def plot_ari_curve(curve: dict, x: str, path: str, title: str) -> str:
-    """Plots an :func:`ari_vs_shots` / :func:`ari_vs_delta` curve (mean and std over seeds)."""
-    plt, path = _figure(path)
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for key, label in (("ari_true", "ARI vs true labels"), ("ari_kmeans", "ARI vs KMeans")):
+def plot_ari_curve(curve: dict, x: str, path: str, title: str, quick: str | None = None) -> str:
+    """Plots an :func:`ari_vs_shots` / :func:`ari_vs_delta` curve (mean and std over seeds).
+
+    Args:
+        curve: Output of :func:`ari_vs_shots` or :func:`ari_vs_delta`.
+        x: ``"shots"`` or ``"delta"``: the key of the x values.
+        path: File name of the PNG.
+        title: Axes title.
+        quick: Description of a quick smoke-test setup, added to the title.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        MissingOptionalDependencyError: When matplotlib is not installed.
+    """
+    figure, ax = new_figure((5.5, 3.8), feature="plot_ari_curve")
+    seeds = len(np.asarray(curve["ari_true"]))
+    for key, label in (("ari_true", "q-means vs true labels"), ("ari_kmeans", "q-means vs KMeans")):
         values = np.asarray(curve[key])
         ax.errorbar(
             curve[x], values.mean(0), yerr=values.std(0), marker="o", capsize=3, label=label
@@ -144,17 +150,22 @@ def plot_ari_curve(curve: dict, x: str, path: str, title: str) -> str:
         ax.axhline(np.mean(curve["kmeans_ari_true"]), color="k", ls="--", label="KMeans vs true")
     if x == "shots":
         ax.set_xscale("log")
+        ax.set_xlabel("shots per distance estimate")
     else:
         ax.set_xscale("symlog", linthresh=0.1)
-    ax.set_xlabel(x)
+        ax.set_xlabel("delta (tomography noise delta / 2)")
     ax.set_ylabel("adjusted Rand index")
-    ax.set_title(title)
+    ax.set_title(quick_title(title, quick))
     ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+        fontsize=8,
+        title=f"mean ± std of {seeds} seeds" if seeds > 1 else None,
+        title_fontsize=8,
+    )
+    return save_figure(figure, path)
 
 
 @register(
@@ -168,6 +179,7 @@ def qmeans(config: ReproductionConfig) -> ReproductionResult:
     quick = config.quick
     seed = config.seed
     shots = 500 if quick else 2000
+    draw = figures_enabled("qmeans")
     result = ReproductionResult("qmeans")
     details: dict = {"datasets": {}}
     for name, (X, y, k) in _datasets(quick, seed).items():
@@ -213,19 +225,30 @@ def qmeans(config: ReproductionConfig) -> ReproductionResult:
     shots_list = [10, 50, 500] if quick else [10, 30, 100, 300, 1000, 3000]
     curve = ari_vs_shots(X, y, k, shots_list, seeds)
     details["ari_vs_shots_iris"] = curve
-    result.figures.append(
-        plot_ari_curve(
-            curve, "shots", output_path(config, "qmeans_ari_vs_shots.png"), "q-means on iris"
+    note = f"{len(seeds)} seed, {len(shots_list)} shot counts" if quick else None
+    if draw:
+        result.figures.append(
+            plot_ari_curve(
+                curve,
+                "shots",
+                output_path(config, "qmeans_ari_vs_shots.png"),
+                "q-means on iris",
+                note,
+            )
         )
-    )
     deltas = [0.0, 1.0, 10.0] if quick else [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
     dcurve = ari_vs_delta(X, y, k, deltas, seeds)
     details["ari_vs_delta_iris"] = dcurve
-    result.figures.append(
-        plot_ari_curve(
-            dcurve, "delta", output_path(config, "qmeans_ari_vs_delta.png"), "delta-k-means, iris"
+    if draw:
+        result.figures.append(
+            plot_ari_curve(
+                dcurve,
+                "delta",
+                output_path(config, "qmeans_ari_vs_delta.png"),
+                "delta-k-means, iris",
+                f"{len(seeds)} seed, {len(deltas)} values of delta" if quick else None,
+            )
         )
-    )
     Xb, _, kb = _datasets(quick, seed)["blobs"]
     kmb = KMeans(kb, init=kmeans_plusplus(Xb, kb, random_state=seed)[0], n_init=1).fit(Xb)
     times = [0.5, 5.0, 50.0] if quick else [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
@@ -237,13 +260,18 @@ def qmeans(config: ReproductionConfig) -> ReproductionResult:
         "argmax_accuracy": adiabatic.argmax_accuracy,
         "trotter_steps": adiabatic.trotter_steps,
     }
-    plt, path = _figure(output_path(config, "qmeans_adiabatic_success.png"))
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    plot_adiabatic_success(adiabatic, ax=ax, label=f"blobs, k={kb}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    result.figures.append(path)
+    if draw:
+        figure, ax = new_figure((5.5, 3.8))
+        plot_adiabatic_success(adiabatic, ax=ax, label=f"P(nearest centroid), blobs k={kb}")
+        ax.set_title(
+            quick_title(
+                "Adiabatic cluster assignment", f"{len(times)} evolution times" if quick else None
+            )
+        )
+        ax.set_ylabel("probability / fraction of points")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
+        path = output_path(config, "qmeans_adiabatic_success.png")
+        result.figures.append(save_figure(figure, path))
     result.comparisons.append(
         Comparison(
             f"adiabatic P(nearest) at T={times[-1]:g} (blobs)",
@@ -310,6 +338,26 @@ def _paired(quantum: list[dict], classical: list[dict]) -> dict[str, Any]:
     return out
 
 
+def _plot_deep_clustering(histories: dict, path: str, title: str, quick: str | None) -> str:
+    """NMI and ARI against the epoch (epoch 0: the untrained network), one legend outside."""
+    figure, axes = new_figure((10, 3.8), 1, 2)
+    from matplotlib.ticker import MaxNLocator
+
+    for ax, metric in zip(axes, ("nmi", "ari")):
+        plot_deep_clustering(histories, metric, ax=ax)
+        ax.get_legend().remove()
+        epochs = max(len(getattr(h, metric)) for runs in histories.values() for h in runs)
+        if epochs <= 11:
+            ax.set_xticks(np.arange(epochs))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch (0 = untrained network)")
+        ax.set_title(f"{metric.upper()} vs epoch", fontsize=10)
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
+    figure.suptitle(quick_title(f"Deep clustering on {title}", quick), fontsize=11)
+    return save_figure(figure, path)
+
+
 @register(
     "deep-clustering",
     "Quantum deep clustering (QMeans + quantum head) vs classical DeepCluster (KMeans + linear "
@@ -332,6 +380,7 @@ def deep_clustering(config: ReproductionConfig) -> ReproductionResult:
     if mnist is not None:
         data["mnist"] = mnist
     epochs = 2 if quick else 10
+    draw = figures_enabled("deep-clustering")
     result = ReproductionResult("deep-clustering")
     details: dict = {"epochs": epochs, "budget": DEEP_CLUSTERING_BUDGET}
     pipelines = (("quantum", QuantumDeepClustering), ("classical", ClassicalDeepClustering))
@@ -402,15 +451,14 @@ def deep_clustering(config: ReproductionConfig) -> ReproductionResult:
                 unit="",
             )
         )
-        plt, path = _figure(output_path(config, f"deep_clustering_{name}_nmi.png"))
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-        plot_deep_clustering(histories, "nmi", ax=axes[0])
-        plot_deep_clustering(histories, "ari", ax=axes[1])
-        axes[0].set_title(f"{name}: NMI vs epoch ({tag}, mean ± std)")
-        axes[1].set_title(f"{name}: ARI vs epoch ({tag}, mean ± std)")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        result.figures.append(path)
+        if draw:
+            result.figures.append(
+                _plot_deep_clustering(
+                    histories,
+                    output_path(config, f"deep_clustering_{name}_nmi.png"),
+                    f"{name} ({len(x):,} images), {tag}" + (", mean ± std" if count > 1 else ""),
+                    f"{epochs} epochs" if quick else None,
+                )
+            )
     result.details = details
     return result

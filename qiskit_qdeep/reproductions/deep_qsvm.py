@@ -24,6 +24,7 @@ from ._common import (
     output_path,
     register,
 )
+from ._plotting import figures_enabled, new_figure, quick_title, save_figure
 
 PAPER = "Bishwas, Mani, Palade: quantum deep SVM (section 4) and all-pair QSVM (arXiv:1704.07664)"
 GAMMA = 2.0
@@ -62,46 +63,67 @@ def _models(hidden, seed):
     }
 
 
-def _plot(summary: dict, accuracies: dict, path: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _plot(summary: dict, accuracies: dict, path: str, title: str, quick: str | None) -> str:
+    """Mean test accuracy per class set (bars, in %) and the paired deep - all-pair differences."""
+    from matplotlib.lines import Line2D
 
     names = list(next(iter(summary.values())).keys())
-    fig, (ax, diff_ax) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2.2, 1]})
+    figure, (ax, diff_ax) = new_figure((12, 4.2), 1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
     width = 0.8 / len(names)
+    lowest = 100.0
     for j, name in enumerate(names):
-        means = [summary[s][name][0] for s in summary]
-        stds = [summary[s][name][1] for s in summary]
-        ax.bar(np.arange(len(summary)) + j * width, means, width, yerr=stds, label=name)
+        means = np.array([100 * summary[s][name][0] for s in summary])
+        stds = np.array([100 * summary[s][name][1] for s in summary])
+        lowest = min(lowest, float(np.min(means - stds)))
+        ax.bar(np.arange(len(summary)) + j * width, means, width, yerr=stds, capsize=2, label=name)
     ax.set_xticks(np.arange(len(summary)) + 0.4 - width / 2)
     ax.set_xticklabels(list(summary))
-    ax.set_ylim(0.5, 1.0)
-    ax.set_ylabel("test accuracy (mean ± std over seeds)")
-    ax.set_title("Digits (PCA 3, 7 training points per class)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlabel("digit classes")
+    # start the axis below the lowest bar (minus its std), in steps of 10 points
+    ax.set_ylim(max(0.0, 10.0 * np.floor(lowest / 10.0 - 0.5)), 100.0)
+    runs = len(next(iter(accuracies.values()))[names[0]])
+    ax.set_ylabel(f"test accuracy (%), mean ± std of {runs} seed{'s' if runs > 1 else ''}")
+    ax.set_title(quick_title(title, quick), fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     # paired differences: the seed-to-seed spread above is shared by both models
     rng = np.random.default_rng(0)
+    pairs = (
+        (
+            -0.15,
+            "DeepQSVM (Grover vote)",
+            "AllPairQSVM (Grover vote)",
+            "tab:orange",
+            "quantum: DeepQSVM - AllPairQSVM (Grover vote)",
+        ),
+        (
+            0.15,
+            "classical deep LS-SVM",
+            "classical all-pair LS-SVM",
+            "tab:red",
+            "classical: deep - all-pair LS-SVM",
+        ),
+    )
     for i, label in enumerate(summary):
         acc = accuracies[label]
-        for offset, deep, single, color in (
-            (-0.15, "DeepQSVM (Grover vote)", "AllPairQSVM (Grover vote)", "tab:orange"),
-            (0.15, "classical deep LS-SVM", "classical all-pair LS-SVM", "tab:red"),
-        ):
+        for offset, deep, single, color, _ in pairs:
             diff = 100 * np.subtract(acc[deep], acc[single])
             jitter = rng.uniform(-0.06, 0.06, diff.size)
             diff_ax.scatter(i + offset + jitter, diff, s=12, color=color, alpha=0.7)
             diff_ax.plot([i + offset - 0.1, i + offset + 0.1], [diff.mean()] * 2, color="k")
     diff_ax.axhline(0.0, color="grey", lw=0.8)
     diff_ax.set_xticks(np.arange(len(summary)))
-    diff_ax.set_xticklabels(list(summary))
+    diff_ax.set_xticklabels(list(summary), fontsize=8)
+    diff_ax.set_xlabel("digit classes")
     diff_ax.set_ylabel("deep - all-pair, same seed (points of %)")
-    diff_ax.set_title("Paired: orange quantum, red classical", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    diff_ax.set_title("Paired differences per seed", fontsize=10)
+    handles = [
+        Line2D([], [], ls="", marker="o", color=color, label=text) for *_, color, text in pairs
+    ]
+    handles.append(Line2D([], [], color="k", label="mean over seeds"))
+    diff_ax.legend(
+        handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1
+    )
+    return save_figure(figure, path)
 
 
 @register(
@@ -113,6 +135,7 @@ def _plot(summary: dict, accuracies: dict, path: str) -> str:
 def deep_qsvm(config: ReproductionConfig) -> ReproductionResult:
     """Mean test accuracy over seeds of the all-pair and deep QSVMs and their classical twins."""
     from scipy.stats import binomtest
+
     from .._progress import tqdm
 
     if config.quick:
@@ -121,6 +144,7 @@ def deep_qsvm(config: ReproductionConfig) -> ReproductionResult:
         class_sets = [(1, 4, 7, 9), (2, 3, 5, 8), (0, 1, 2, 3), (3, 5, 8, 9)]
         seeds = [config.seed + i for i in range(8)]
         per_class, hidden, max_test = 7, (3,), 200
+    draw = figures_enabled("deep-qsvm")
     accuracies: dict[str, dict[str, list[float]]] = {}
     extras: dict[str, dict[str, list[float]]] = {}
     runs = [(classes, seed) for classes in class_sets for seed in seeds]
@@ -198,5 +222,9 @@ def deep_qsvm(config: ReproductionConfig) -> ReproductionResult:
         "accuracies": accuracies,
         "extras": extras,
     }
-    result.figures = [_plot(summary, accuracies, output_path(config, "deep-qsvm.png"))]
+    if draw:
+        quick = f"{len(seeds)} seed, {max_test} test points" if config.quick else None
+        title = f"Digits (PCA 3, {per_class} training points per class)"
+        path = output_path(config, "deep-qsvm.png")
+        result.figures = [_plot(summary, accuracies, path, title, quick)]
     return result

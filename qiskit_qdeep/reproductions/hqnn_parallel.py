@@ -15,7 +15,7 @@ from ..datasets import load_mnist
 from ..models import PAPER_PARAMETER_COUNTS, HQNNParallel, HQNNParallelClassical, count_parameters
 from ..training import fit_classifier
 from ._common import Comparison, ReproductionConfig, ReproductionResult, output_path, register
-from .quanvolution import _plot
+from ._plotting import curves_figure, figures_enabled
 
 PAPER_ACCURACY = {"HQNN": 0.9921, "CNN": 0.9871}
 
@@ -75,6 +75,7 @@ def hqnn_parallel(config: ReproductionConfig) -> ReproductionResult:
     x_train_t = torch.from_numpy(x_train)[:, None]
     x_test_t = torch.from_numpy(x_test)[:, None]
     y_train_t, y_test_t = torch.from_numpy(y_train), torch.from_numpy(y_test)
+    draw = figures_enabled("hqnn-parallel")
     result = ReproductionResult("hqnn-parallel")
     histories = {}
     for name, factory in (
@@ -139,15 +140,20 @@ def hqnn_parallel(config: ReproductionConfig) -> ReproductionResult:
             unit="s",
         )
     )
-    result.figures = [
-        _plot(
-            {name: [h.test_accuracy] for name, h in histories.items()},
-            "test accuracy",
-            f"HQNN-Parallel vs CNN on MNIST ({len(x_train)} images)",
-            output_path(config, "hqnn-parallel.png"),
-            "epoch",
-        )
-    ]
+    if draw:
+        result.figures = [
+            curves_figure(
+                output_path(config, "hqnn-parallel.png"),
+                {name: h.test_accuracy for name, h in histories.items()},
+                title=f"HQNN-Parallel vs CNN on MNIST ({len(x_train):,} training images)",
+                paper=PAPER_ACCURACY,
+                quick=(
+                    f"{epochs} epoch, {len(x_train):,} / {len(x_test):,} images"
+                    if config.quick
+                    else None
+                ),
+            )
+        ]
     for name in histories:  # checkpoints served their purpose once the run completed
         path = output_path(config, f"hqnn-parallel-{name.lower()}.pt")
         if os.path.exists(path) and config.quick:

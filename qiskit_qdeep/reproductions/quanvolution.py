@@ -20,36 +20,7 @@ from ._common import (
     output_path,
     register,
 )
-
-
-def _plot(curves: dict[str, np.ndarray], ylabel: str, title: str, path: str, xlabel: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, values in curves.items():
-        values = np.asarray(values)
-        mean = values.mean(axis=0)
-        style = "--" if name.startswith("Q") or name.startswith("HQNN") else "-"
-        ax.plot(np.arange(1, len(mean) + 1), mean, style, label=name)
-        if len(values) > 1:
-            ax.fill_between(
-                np.arange(1, len(mean) + 1),
-                mean - values.std(axis=0),
-                mean + values.std(axis=0),
-                alpha=0.15,
-            )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+from ._plotting import curves_figure, figures_enabled
 
 
 @register(
@@ -65,6 +36,7 @@ def qccnn_tetris(config: ReproductionConfig) -> ReproductionResult:
     """
     iterations = 30 if config.quick else 1000
     runs = 1 if config.quick else 10
+    draw = figures_enabled("qccnn-tetris")
     result = ReproductionResult("qccnn-tetris")
     figures = {}
     for labels in (("S", "T"), ("S", "O", "I", "T", "L")):
@@ -102,23 +74,27 @@ def qccnn_tetris(config: ReproductionConfig) -> ReproductionResult:
                 curves.setdefault(name, []).append(history.test_accuracy)
                 finals.setdefault(name, []).append(history.test_accuracy[-1])
         tag = f"{len(labels)} labels"
+        papers = {}
         for name, values in finals.items():
             mean, std = mean_std(values)
             paper = None
             if name.startswith("QCCNN"):
                 paper = PAPER_RESULTS["QCCNN-1" if "1-layer" in name else "QCCNN-2"].test_accuracy
+                papers[name] = paper
             result.comparisons.append(Comparison(f"{name}, {tag}, test accuracy", mean, std, paper))
         result.details[tag] = {
             name: {"final": finals[name], "curve_mean": np.mean(curves[name], axis=0)}
             for name in finals
         }
-        figures[tag] = _plot(
-            curves,
-            "test accuracy",
-            f"QCCNN vs CNN on Tetris ({tag}, {runs} run(s))",
-            output_path(config, f"qccnn-tetris-{len(labels)}labels.png"),
-            "iteration",
-        )
+        if draw:
+            figures[tag] = curves_figure(
+                output_path(config, f"qccnn-tetris-{len(labels)}labels.png"),
+                curves,
+                title=f"QCCNN vs CNN on Tetris ({tag}, {runs} run{'s' if runs > 1 else ''})",
+                xlabel="iteration (full-batch Adam step)",
+                paper=papers,
+                quick=f"{iterations} iterations, {runs} run" if config.quick else None,
+            )
     result.figures = list(figures.values())
     result.details["setup"] = {
         "iterations": iterations,
@@ -169,6 +145,7 @@ def hqnn_quanv(config: ReproductionConfig) -> ReproductionResult:
     epochs = 3 if config.quick else 20
     n_train, n_test = (100, 50) if config.quick else (500, 100)
     x_train, y_train, x_test, y_test = _mnist_14(config, n_train, n_test, config.seed)
+    draw = figures_enabled("hqnn-quanv")
     result = ReproductionResult("hqnn-quanv")
     geometries = [(2, "")] if config.quick else [(2, ""), (4, ", stride 4 (4x4 channels)")]
     result.details = {"setup": {"epochs": epochs, "runs": runs, "n_train": n_train}}
@@ -197,21 +174,26 @@ def hqnn_quanv(config: ReproductionConfig) -> ReproductionResult:
                 )
                 curves.setdefault(name, []).append(history.test_accuracy)
                 finals.setdefault(name, []).append(history.test_accuracy[-1])
+        papers = {}
         for name, values in finals.items():
             mean, std = mean_std(values)
             paper = PAPER_RESULTS[name]
+            papers[name] = (paper.test_accuracy, paper.std)
             result.comparisons.append(
                 Comparison(f"{name}{tag} test accuracy", mean, std, paper.test_accuracy, paper.std)
             )
         result.details["finals" if stride == 2 else f"finals_stride{stride}"] = finals
         suffix = "" if stride == 2 else f"-stride{stride}"
-        result.figures.append(
-            _plot(
-                curves,
-                "test accuracy",
-                f"HQNN-Quanv vs CNNs, MNIST 14x14, stride {stride} ({runs} runs)",
-                output_path(config, f"hqnn-quanv{suffix}.png"),
-                "epoch",
+        if draw:
+            result.figures.append(
+                curves_figure(
+                    output_path(config, f"hqnn-quanv{suffix}.png"),
+                    curves,
+                    title=f"HQNN-Quanv vs CNNs, MNIST 14x14, stride {stride} ({runs} runs)",
+                    paper=papers,
+                    quick=(
+                        f"{epochs} epochs, {n_train} / {n_test} images" if config.quick else None
+                    ),
+                )
             )
-        )
     return result

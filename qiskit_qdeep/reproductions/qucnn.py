@@ -24,6 +24,7 @@ from ..nn.swap_conv import (
 )
 from ..training import fit_classifier
 from ._common import Comparison, ReproductionConfig, ReproductionResult, output_path, register
+from ._plotting import figures_enabled, new_figure, plot_curves, quick_title, save_figure
 
 
 class _FilterNet(nn.Module):
@@ -72,47 +73,42 @@ def _train_filter(config: ReproductionConfig, n_train: int, epochs: int) -> tupl
     }
 
 
-def _plot_maps(classical, quantum, labels, path: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot_maps(classical, quantum, labels, path: str, shots: int, quick: str | None) -> str:
+    """Classical and SWAP-test feature maps side by side, one colour scale (and bar) per image."""
     rows = len(classical)
-    fig, axes = plt.subplots(rows, 2, figsize=(5, 2.4 * rows), squeeze=False)
+    figure, axes = new_figure((5.6, 2.4 * rows + 0.6), rows, 2, squeeze=False)
     for i in range(rows):
         vmax = max(float(classical[i].max()), 1e-12)  # one colour scale per image
-        for j, (data, title) in enumerate(((classical, "classical"), (quantum, "QuCNN (shots)"))):
+        for j, (data, title) in enumerate(
+            ((classical, "classical"), (quantum, f"QuCNN ({shots:,} shots)"))
+        ):
             ax = axes[i, j]
-            ax.imshow(data[i], cmap="viridis", vmin=0.0, vmax=vmax)
+            image = ax.imshow(data[i], cmap="viridis", vmin=0.0, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"{title}, digit {labels[i]}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+        bar = figure.colorbar(image, ax=axes[i, :].tolist(), shrink=0.9)
+        bar.set_label("(patch . filter)$^2$", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    figure.suptitle(quick_title("Forward pass: 4x4 filter maps", quick), fontsize=10)
+    return save_figure(figure, path, dpi=100)
 
 
-def _plot_fidelities(curves: dict[int, list[float]], path: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for layers, values in curves.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=f"{layers} layer(s)")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("fidelity with the classical filter")
+def _plot_fidelities(curves: dict[int, list[float]], path: str, quick: str | None) -> str:
+    """Fidelity of the learned filter state against the Adam iteration (0: the initial state)."""
+    figure, ax = new_figure((6, 4))
+    plot_curves(
+        ax,
+        {f"{layers} layer{'s' if layers > 1 else ''}": values for layers, values in curves.items()},
+        xlabel="Adam iteration (0 = initial parameters)",
+        ylabel="fidelity with the classical filter",
+        percent=False,
+        start=0,
+        title="QuCNN filter state learning",
+        quick=quick,
+    )
     ax.set_ylim(0.0, 1.02)
-    ax.set_title("QuCNN filter state learning")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(figure, path)
 
 
 def _learn_state(target: np.ndarray, num_layers: int, iterations: int, seed: int) -> list[float]:
@@ -172,28 +168,41 @@ def _qucnn_validate(config: ReproductionConfig) -> ReproductionResult:
     quick = config.quick
     seed = config.seed
     result = ReproductionResult("qucnn-validate")
+    draw = figures_enabled("qucnn-validate")
     timings: dict[str, float] = {}
 
     # ----- V-A: forward pass (Fig. 3)
     start = time.perf_counter()
-    kernel, filter_details = _train_filter(config, *((2000, 1) if quick else (10000, 2)))
+    filter_images, filter_epochs = (2000, 1) if quick else (10000, 2)
+    kernel, filter_details = _train_filter(config, filter_images, filter_epochs)
     n_images = 2 if quick else 16
     x_test, y_test = load_mnist(
         config.data_dir, split="test", download=config.download, limit=n_images
     )
     images = torch.from_numpy(x_test[:, None]).double()
-    layer = SwapTestConv2d(4, 1, filter_states=kernel[None], shots=10000, seed=seed).double()
+    forward_shots = 10000
+    layer = SwapTestConv2d(
+        4, 1, filter_states=kernel[None], shots=forward_shots, seed=seed
+    ).double()
     with torch.no_grad():
         quantum = layer(images)[:, 0].numpy()  # one sampler job for all patches
     classical = _classical_map(images, kernel).numpy()
     pearson = float(np.corrcoef(classical.ravel(), quantum.ravel())[0, 1])
     nonzero = (functional.unfold(images, 4).abs().sum(dim=1) > 0).reshape(classical.shape).numpy()
     pearson_nonzero = float(np.corrcoef(classical[nonzero], quantum[nonzero])[0, 1])
-    result.figures.append(
-        _plot_maps(
-            classical[:4], quantum[:4], y_test[:4], output_path(config, "qucnn-forward-pass.png")
+    if draw:
+        result.figures.append(
+            _plot_maps(
+                classical[:4],
+                quantum[:4],
+                y_test[:4],
+                output_path(config, "qucnn-forward-pass.png"),
+                forward_shots,
+                f"filter trained on {filter_images:,} images, {filter_epochs} epoch"
+                if quick
+                else None,
+            )
         )
-    )
     result.comparisons.append(
         Comparison("forward pass: Pearson r, quantum vs classical map", pearson, unit="")
     )
@@ -201,7 +210,7 @@ def _qucnn_validate(config: ReproductionConfig) -> ReproductionResult:
         **filter_details,
         "kernel": kernel,
         "images": n_images,
-        "shots": 10000,
+        "shots": forward_shots,
         "pearson_all_pixels": pearson,
         "pearson_nonzero_patches": pearson_nonzero,
         "nonzero_patch_fraction": float(nonzero.mean()),
@@ -223,9 +232,12 @@ def _qucnn_validate(config: ReproductionConfig) -> ReproductionResult:
         repeats=repeats,
         seed=seed,
     )
-    result.figures.append(
-        plot_ancilla_gradient_error_curve(curve, output_path(config, "qucnn-ancilla-gradient.png"))
-    )
+    if draw:
+        result.figures.append(
+            plot_ancilla_gradient_error_curve(
+                curve, output_path(config, "qucnn-ancilla-gradient.png")
+            )
+        )
     result.comparisons.append(
         Comparison(
             "backprop: log-log slope of ancilla gradient error (expect -1/2)", curve.slope, unit=""
@@ -250,7 +262,14 @@ def _qucnn_validate(config: ReproductionConfig) -> ReproductionResult:
         result.comparisons.append(
             Comparison(f"state learning: final fidelity, {layers} layer(s)", values[-1], unit="")
         )
-    result.figures.append(_plot_fidelities(curves, output_path(config, "qucnn-state-learning.png")))
+    if draw:
+        result.figures.append(
+            _plot_fidelities(
+                curves,
+                output_path(config, "qucnn-state-learning.png"),
+                f"{iterations} iterations" if quick else None,
+            )
+        )
     result.details["state_learning"] = {
         "iterations": iterations,
         "optimizer": "Adam lr=0.05",
