@@ -12,19 +12,23 @@ from .observables import expectation, expectation_grad
 from .program import CompiledProgram, dagger2, matmul2
 
 
-def replay(half: torch.Tensor, compiled: CompiledProgram, tables) -> torch.Tensor:
+def replay(half: torch.Tensor, compiled: CompiledProgram, tables, initial=None) -> torch.Tensor:
     """The forward pass in plain torch operations (autograd records every gate).
 
     Slower than :class:`Simulate`, but differentiable any number of times and usable under
     ``torch.func`` transforms.
     """
     batch = half.shape[-1]
-    state = compiled.program.run(compiled.fuse(half, last_only=True), batch, differentiable=True)
+    mats = compiled.fuse(half, last_only=True)
+    state = compiled.program.run(mats, batch, differentiable=True, state=initial)
     return expectation(state, tables) if tables is not None else state
 
 
 class Simulate(torch.autograd.Function):
     """Half rotation angles ``(R, B)`` -> state ``(2**n, B)`` or expectation values ``(O, B)``.
+
+    The simulation starts from ``|0...0>``, or from the constant state ``initial``
+    ``(2**n, B)`` when given (no gradient flows to it).
 
     The forward pass builds every rotation matrix, multiplies each fused run of single-qubit
     gates (keeping the running products ``pre[k] = M_{k-1} ... M_0``) and replays the program.
@@ -41,17 +45,18 @@ class Simulate(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, half, compiled: CompiledProgram, tables):  # pylint: disable=arguments-differ
+    def forward(ctx, half, compiled: CompiledProgram, tables, initial=None):  # pylint: disable=arguments-differ
         """Simulate and keep what the adjoint sweep needs."""
         pre = compiled.fuse(half.detach())
         mats = pre[-1]
         program = compiled.program
         batch = half.shape[-1]
         store = (len(program.ops) + 1) * program.dim * batch <= compiled.store_limit
-        result = program.run(mats, batch, store=store)
+        result = program.run(mats, batch, store=store, state=initial)
         state = result[-1] if store else result
         ctx.compiled = compiled
         ctx.tables = tables
+        ctx.initial = initial
         ctx.states = result if store else None
         ctx.save_for_backward(half, pre, state)
         if tables is not None:
@@ -66,9 +71,9 @@ class Simulate(torch.autograd.Function):
             with torch.enable_grad():
                 if not half.requires_grad:  # pragma: no cover - backward implies a graph
                     half = half.detach().requires_grad_()
-                out = replay(half, ctx.compiled, ctx.tables)
+                out = replay(half, ctx.compiled, ctx.tables, ctx.initial)
                 (grad_half,) = torch.autograd.grad(out, half, grad_out, create_graph=True)
-            return grad_half, None, None
+            return grad_half, None, None, None
         return Simulate._adjoint(ctx, grad_out)
 
     @staticmethod
@@ -89,4 +94,4 @@ class Simulate(torch.autograd.Function):
         batch = half.shape[-1]
         per_rotation = conjugated.reshape(-1, 2, 2, batch).index_select(0, compiled.rot_pos)
         grad_half = (per_rotation * compiled.rot_gen_conj).sum((1, 2)).real
-        return grad_half, None, None
+        return grad_half, None, None, None

@@ -55,7 +55,8 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 from ...exceptions import QDeepTypeError, QDeepValueError, QubitLimitError, UnsupportedGateError
 from .adjoint import Simulate
 from .fusion import compile_circuit
-from .observables import ObservableTables, expectation
+from .observables import Expectation, ObservableTables, expectation
+from .segmented import DENSE_MAX_QUBITS, SegmentedProgram
 
 __all__ = ["StatevectorEngine"]
 
@@ -187,6 +188,7 @@ class StatevectorEngine:
         self._memory_limit = int(memory_limit)
         self._tables = ObservableTables(num_qubits, self._device, dtype, self._real_dtype)
         self._compiled = compile_circuit(circuit, self._parameters, dtype, self._device)
+        self._segmented: dict[int, SegmentedProgram] = {}
 
     # ----- properties
     @property
@@ -419,6 +421,116 @@ class StatevectorEngine:
         if phase_values is not None:
             out = out * torch.polar(torch.ones_like(phase_values), phase_values)
         return out
+
+    # ----- shared parameters
+    def segmented(self, split: int) -> SegmentedProgram:
+        """The circuit split into row and shared segments, the first ``split`` parameters per row.
+
+        Compiled on first use and kept by the engine (see
+        :mod:`~qiskit_qdeep.primitives.statevector.segmented`).
+        """
+        program = self._segmented.get(split)
+        if program is None:
+            program = SegmentedProgram(
+                self._circuit, self._parameters, split, self._dtype, self._device
+            )
+            self._segmented[split] = program
+        return program
+
+    def _real_tensor(self, name: str, value, width: int) -> torch.Tensor:
+        if isinstance(value, torch.Tensor):
+            if value.is_complex():
+                raise QDeepTypeError(f"{name} must be real, got a complex tensor.")
+            value = value.to(device=self._device, dtype=self._real_dtype)
+        else:
+            array = np.asarray(value)
+            if np.iscomplexobj(array):
+                raise QDeepTypeError(f"{name} must be real, got complex numbers.")
+            value = torch.as_tensor(array, dtype=self._real_dtype, device=self._device)
+        if value.dim() < 2 or value.shape[-1] != width:
+            raise QDeepValueError(
+                f"{name} must have shape (..., groups, {width}), got {tuple(value.shape)}."
+            )
+        if value.numel() and not _is_functorch(value):
+            if not bool(torch.isfinite(value.detach().sum())):
+                raise QDeepValueError(f"{name} contain NaN or infinite entries.")
+        return value
+
+    def expectation_values_shared(
+        self,
+        inputs: torch.Tensor | np.ndarray,
+        weights: torch.Tensor | np.ndarray,
+        observables: Sequence[SparsePauliOp | Pauli | str],
+    ) -> torch.Tensor:
+        """Expectation values with per-row inputs and weights shared by groups of rows.
+
+        The parameter order of the engine is the ``P_in`` input parameters followed by the
+        ``P_w`` weight parameters. Row ``(..., g)`` is evaluated at
+        ``concat(inputs[..., g, :], weights[g])``: the same numbers as
+        :meth:`expectation_values` on the concatenated values, computed without repeating the
+        weights per row (the weight-only parts of the circuit are fused once per group and
+        applied to all its rows as one matrix product, see
+        :mod:`~qiskit_qdeep.primitives.statevector.segmented`).
+
+        Args:
+            inputs: ``(..., G, P_in)`` real values.
+            weights: ``(G, P_w)`` real values, shared by the rows of each group.
+            observables: As for :meth:`expectation_values`.
+
+        Returns:
+            Real tensor ``(..., G, len(observables))``, differentiable with respect to both.
+
+        Raises:
+            QDeepValueError: On shapes that do not add up to the engine's parameters, or NaN.
+        """
+        num_params = len(self._parameters)
+        if isinstance(weights, torch.Tensor) or isinstance(weights, np.ndarray):
+            width = weights.shape[-1] if weights.ndim else -1
+        else:
+            width = np.asarray(weights).shape[-1]
+        split = num_params - width
+        weights = self._real_tensor("weights", weights, width)
+        inputs = self._real_tensor("inputs", inputs, split)
+        if weights.dim() != 2 or inputs.shape[-2] != weights.shape[0]:
+            raise QDeepValueError(
+                f"inputs (..., G, P_in) and weights (G, P_w) must agree on the groups G, got "
+                f"shapes {tuple(inputs.shape)} and {tuple(weights.shape)}."
+            )
+        groups = weights.shape[0]
+        lead = tuple(inputs.shape[:-2])
+        rows = math.prod(lead)
+        grad = torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad)
+        functorch = _is_functorch(inputs) or _is_functorch(weights)
+        program = self.segmented(split) if split >= 0 else None
+        tables = self._tables.get(observables)
+        num_obs = tables[2]
+        usable = (
+            program is not None
+            and program.useful
+            and (self._num_qubits <= DENSE_MAX_QUBITS or not (grad or functorch))
+        )
+        if not usable or not num_obs or not rows:
+            values = torch.cat(
+                (inputs, weights.expand(lead + weights.shape) if lead else weights), dim=-1
+            )
+            return self.expectation_values(values, observables)
+        grouped = inputs.reshape(rows, groups, split).transpose(0, 1)  # (G, N, P_in)
+        prepared = program.prepare(weights)
+        item = torch.empty((), dtype=self._dtype).element_size()
+        per_row = groups * (1 << self._num_qubits) * item * program.num_stored_states()
+        size = rows if functorch else max(1, min(rows, self._memory_limit // max(per_row, 1)))
+        parts = []
+        for start in range(0, rows, size):
+            chunk = grouped[:, start : start + size]
+            state = program.state(chunk, weights, prepared)
+            values = (
+                expectation(state, tables)
+                if functorch or not state.requires_grad
+                else Expectation.apply(state, tables)
+            )
+            parts.append(values.view(num_obs, groups, chunk.shape[1]))
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)  # (O, G, N)
+        return out.permute(2, 1, 0).reshape(lead + (groups, num_obs))
 
     # ----- public evaluation
     def statevector(

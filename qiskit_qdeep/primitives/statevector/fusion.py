@@ -205,11 +205,49 @@ def compile_circuit(
         UnsupportedGateError: If an instruction cannot be simulated (the message names it).
         QDeepValueError: If an expression uses a parameter outside ``parameters``.
     """
+    flat = flatten_circuit(circuit)
+    return compile_items(
+        circuit.num_qubits,
+        flat.items,
+        parameters,
+        dtype,
+        device,
+        phase_terms=flat.phase_terms,
+        clbit_map=flat.clbit_map,
+        num_resets=flat.num_resets,
+    )
+
+
+def flatten_circuit(circuit: QuantumCircuit) -> _Flattener:
+    """The flattened item stream of ``circuit`` (rotations, fixed gates, resets, phases).
+
+    Raises:
+        UnsupportedGateError: If an instruction cannot be simulated (the message names it).
+    """
     n = circuit.num_qubits
     flat = _Flattener(n)
     flat.add_circuit(circuit, list(range(n)), list(range(circuit.num_clbits)))
+    return flat
+
+
+def compile_items(
+    n: int,
+    items: Sequence[tuple],
+    parameters: Sequence[Parameter],
+    dtype: torch.dtype,
+    device: torch.device,
+    *,
+    phase_terms: Sequence[tuple] = (),
+    clbit_map: dict | None = None,
+    num_resets: int = 0,
+) -> CompiledProgram:
+    """Fuse and finalise a flattened item stream (see :func:`flatten_circuit`).
+
+    Raises:
+        QDeepValueError: If an expression uses a parameter outside ``parameters``.
+    """
     fuser = _Fuser(n)
-    for item in flat.items:
+    for item in items:
         fuser.add(item)
     fuser.finish()
     for op in fuser.ops:
@@ -219,7 +257,7 @@ def compile_circuit(
     # global phase: constant part folded into the initial state, symbolic terms via the map
     constant_phase = 0.0
     phase_exprs, phase_scales = [], []
-    for term, scale in flat.phase_terms:
+    for term, scale in phase_terms:
         if _is_symbolic(term):
             phase_exprs.append(term)
             phase_scales.append(scale)
@@ -274,9 +312,9 @@ def compile_circuit(
         gather=torch.as_tensor(gather, dtype=torch.long, device=device),
         gather_width=width,
         rot_pos=torch.as_tensor(rot_pos, dtype=torch.long, device=device),
-        clbit_map=dict(flat.clbit_map),
+        clbit_map=dict(clbit_map or {}),
         # amplitudes (states x 2**n x batch) the backward pass may keep instead of un-computing
         store_limit=(1 << 24) if dtype == torch.complex128 else (1 << 25),
         expressions=tuple(expressions),
-        num_draws=flat.num_resets if program.has_reset else 0,
+        num_draws=num_resets if program.has_reset else 0,
     )

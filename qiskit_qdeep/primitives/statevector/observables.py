@@ -32,9 +32,85 @@ def _parity(values: np.ndarray) -> np.ndarray:
     return (values & np.uint64(1)).astype(np.int64)
 
 
+def _local_terms(local, num_qubits: int):
+    """Group single-qubit observables by qubit: ``{qubit: [(column, axis, coeff), ...]}``."""
+    groups: dict[int, list] = {}
+    for column, (qubit, axis, coeff) in enumerate(local):
+        groups.setdefault(qubit, []).append((column, axis, coeff))
+    return groups
+
+
+def _local_expectation(state: torch.Tensor, local) -> torch.Tensor:
+    """``(O, B)`` expectation values of single-qubit Paulis (``local``), from amplitude pairs.
+
+    For the pair ``(a0, a1)`` of amplitudes that differ in qubit ``q``, ``<Z_q>`` sums
+    ``|a0|^2 - |a1|^2``, ``<X_q>`` and ``<Y_q>`` twice the real and imaginary parts of
+    ``conj(a0) a1``: one pass over the state per measured qubit, no gather.
+    """
+    dim, batch = state.shape
+    rows: list = [None] * len(local)
+    for qubit, terms in _local_terms(local, dim.bit_length() - 1).items():
+        if qubit < 0:
+            norm = (state.real.square() + state.imag.square()).sum(0)
+            for column, _, coeff in terms:
+                rows[column] = coeff * norm
+            continue
+        view = state.view(dim >> (qubit + 1), 2, 1 << qubit, batch)
+        a0, a1 = view[:, 0], view[:, 1]
+        axes = {axis for _, axis, _ in terms}
+        cross = (a0.conj() * a1).sum((0, 1)) if axes & {"X", "Y"} else None
+        if "Z" in axes:
+            zval = (a0.real.square() + a0.imag.square() - a1.real.square() - a1.imag.square()).sum(
+                (0, 1)
+            )
+        for column, axis, coeff in terms:
+            if axis == "Z":
+                rows[column] = coeff * zval
+            elif axis == "X":
+                rows[column] = (2.0 * coeff) * cross.real
+            else:
+                rows[column] = (2.0 * coeff) * cross.imag
+    return torch.stack(rows)
+
+
+def _local_expectation_grad(state: torch.Tensor, local, grad: torch.Tensor) -> torch.Tensor:
+    """``2 sum_o g_o O_o psi`` for single-qubit Paulis ``local`` (see :func:`expectation_grad`)."""
+    dim, batch = state.shape
+    grad = grad.to(state.real.dtype)
+    result = None
+    for qubit, terms in _local_terms(local, dim.bit_length() - 1).items():
+        if qubit < 0:
+            weight = sum(coeff * grad[column] for column, _, coeff in terms)
+            part = state * weight
+        else:
+            cz = cx = cy = None
+            for column, axis, coeff in terms:
+                value = coeff * grad[column]
+                if axis == "Z":
+                    cz = value if cz is None else cz + value
+                elif axis == "X":
+                    cx = value if cx is None else cx + value
+                else:
+                    cy = value if cy is None else cy + value
+            view = state.view(dim >> (qubit + 1), 2, 1 << qubit, batch)
+            a0, a1 = view[:, 0], view[:, 1]
+            zero = torch.zeros_like(grad[0])
+            off = torch.complex(zero if cx is None else cx, zero if cy is None else cy)
+            new0 = off.conj() * a1
+            new1 = off * a0
+            if cz is not None:
+                new0 = new0 + cz * a0
+                new1 = new1 - cz * a1
+            part = torch.stack((new0, new1), dim=1).view(dim, batch)
+        result = part if result is None else result + part
+    return 2 * result
+
+
 def expectation(state: torch.Tensor, tables) -> torch.Tensor:
     """``<psi|O_o|psi>`` of shape ``(O, B)`` from a batch-last state and Pauli tables."""
-    entry, real, _ = tables
+    entry, real, _, local = tables
+    if local is not None:
+        return _local_expectation(state, local)
     conj = state.conj()
     batch = state.shape[-1]
     result = None
@@ -52,7 +128,9 @@ def expectation(state: torch.Tensor, tables) -> torch.Tensor:
 
 def expectation_grad(state: torch.Tensor, tables, grad: torch.Tensor) -> torch.Tensor:
     """Gradient (torch convention) of ``sum grad * <psi|O|psi>`` w.r.t. ``psi``: ``2 O_g psi``."""
-    entry, _, _ = tables
+    entry, _, _, local = tables
+    if local is not None:
+        return _local_expectation_grad(state, local, grad)
     batch = state.shape[-1]
     result = None
     for gather, table, blocks in entry:
@@ -64,6 +142,58 @@ def expectation_grad(state: torch.Tensor, tables, grad: torch.Tensor) -> torch.T
             part = (weight.view(blocks, -1, batch) * shifted).sum(0)
         result = part if result is None else result + part
     return 2 * result
+
+
+def _single_qubit_terms(observables) -> list | None:
+    """``[(qubit, axis, coeff)]`` when every observable is ``c P_q`` (``qubit=-1``: ``c I``)."""
+    local = []
+    for op in observables:
+        if len(op) != 1:
+            return None
+        pauli = op.paulis[0]
+        support = np.flatnonzero(pauli.x | pauli.z)
+        coeff = complex(op.coeffs[0]) * (-1j) ** int(pauli.phase)
+        if abs(coeff.imag) > _ATOL or len(support) > 1:
+            return None
+        if not len(support):
+            local.append((-1, "I", coeff.real))
+            continue
+        qubit = int(support[0])
+        axis = {(True, False): "X", (True, True): "Y", (False, True): "Z"}[
+            (bool(pauli.x[qubit]), bool(pauli.z[qubit]))
+        ]
+        local.append((qubit, axis, coeff.real))
+    return local
+
+
+class Expectation(torch.autograd.Function):
+    """``state (2**n, B)`` -> ``<psi|O_o|psi>`` ``(O, B)`` with a one-pass backward.
+
+    The backward pass is :func:`expectation_grad` (``2 O psi`` contracted with the incoming
+    gradient) instead of autograd's record of every gather and product; when the backward pass
+    is itself recorded (``create_graph=True``) the plain expression is differentiated instead,
+    so higher derivatives stay exact.
+    """
+
+    @staticmethod
+    def forward(ctx, state, tables):  # pylint: disable=arguments-differ
+        """Expectation values of every observable of ``tables``."""
+        ctx.tables = tables
+        ctx.save_for_backward(state)
+        return expectation(state, tables)
+
+    @staticmethod
+    def backward(ctx, grad_out):  # pylint: disable=arguments-differ
+        """``2 sum_o g_o O_o psi`` (torch's convention for a real loss of a complex input)."""
+        (state,) = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            with torch.enable_grad():
+                if not state.requires_grad:  # pragma: no cover - backward implies a graph
+                    state = state.detach().requires_grad_()
+                out = expectation(state, ctx.tables)
+                (grad,) = torch.autograd.grad(out, state, grad_out, create_graph=True)
+            return grad, None
+        return expectation_grad(state, ctx.tables, grad_out), None
 
 
 class ObservableTables:
@@ -145,7 +275,7 @@ class ObservableTables:
         each group needs one gather of the state.
         """
         if not observables:
-            return [], True, 0
+            return [], True, 0, None
         n = self._num_qubits
         dim = 1 << n
         index = np.arange(dim, dtype=np.int64)
@@ -205,7 +335,7 @@ class ObservableTables:
                         1,
                     )
                 )
-        return entry, real, len(observables)
+        return entry, real, len(observables), _single_qubit_terms(observables)
 
     def _coerce_observables(self, observables) -> list[SparsePauliOp]:
         """Hermitian Pauli sums with real coefficients (the shared coercion of every entry point).

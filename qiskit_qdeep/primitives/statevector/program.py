@@ -46,8 +46,13 @@ class _Program:
         store: bool = False,
         differentiable: bool = False,
         draws: torch.Tensor | None = None,
+        state: torch.Tensor | None = None,
     ):
         """Apply all ops; ``mats`` are the fused matrices ``(slots, 2, 2, batch)``.
+
+        The simulation starts from ``state`` ``(2**n, batch)`` when given (it is not modified;
+        ``mats`` of batch width 1 then broadcast over its columns), else from the all-zeros
+        state with the constant global phase.
 
         Returns the final state ``(2**n, batch)``, or with ``store`` the list of the initial and
         every intermediate state (kept for the backward pass). With ``differentiable`` no op
@@ -61,7 +66,10 @@ class _Program:
         if self.has_reset:
             return self._run_collapsing(mats, batch, store or differentiable, draws)
         coeffs = _Coefficients(mats, self.has_diagonal) if mats is not None else None
-        state = self.initial(batch)
+        if state is None:
+            state = self.initial(batch)
+        elif not differentiable and any(op.inplace for op in self.ops):
+            state = state.clone()
         states = [state] if store else None
         for op in self.ops:
             if differentiable and op.inplace:
