@@ -55,6 +55,9 @@ SCRIPT = textwrap.dedent(
         )
 
     if __name__ == "__main__":
+        import signal
+        # a shell's background job starts with SIGINT ignored: restore Python's Ctrl-C handler
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         train(build(delay=0.05), sys.argv[1])
     """
 )
