@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .._paths import DATA_ENV_VAR, data_cache_root  # noqa: F401  (DATA_ENV_VAR: kept here too)
 from ..exceptions import DatasetNotFoundError, QDeepValueError, QiskitQDeepError
 
 #: IDX type code -> numpy dtype (big-endian, as stored in the file).
@@ -78,9 +79,6 @@ MD5_CHECKSUMS: dict[str, dict[str, str]] = {
         "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
     },
 }
-
-#: Environment variable naming the root of the download cache.
-DATA_ENV_VAR = "QISKIT_QDEEP_DATA"
 
 _CHUNK = 1 << 16
 
@@ -249,9 +247,8 @@ def default_data_dir(kind: str = "mnist", *, cache_dir: str | os.PathLike | None
         QDeepValueError: If ``kind`` is unknown.
     """
     _check_kind(kind)
-    if cache_dir is None:
-        cache_dir = os.environ.get(DATA_ENV_VAR) or os.path.join("~", ".cache", "qiskit_qdeep")
-    return os.path.join(os.path.expanduser(os.fspath(cache_dir)), kind)
+    root = data_cache_root() if cache_dir is None else os.path.expanduser(os.fspath(cache_dir))
+    return os.path.join(root, kind)
 
 
 def file_md5(path: str | os.PathLike) -> str:
@@ -463,6 +460,24 @@ def _check_size(size: Any) -> tuple[int, int]:
     return int(height), int(width)
 
 
+def _not_found(kind: str, split: str, directory: str, missing: list[str]) -> DatasetNotFoundError:
+    """The error for missing files; the remedy is in Python terms, the rest is structured.
+
+    Besides the message, the error carries ``directory`` (absolute), ``missing`` (file names) and
+    ``problem`` (the message without the remedy), so the command line can name its own flags
+    (``--download``, ``--data-dir``) instead of ``download=True`` and ``data_dir=``.
+    """
+    problem = f"{kind} {split} files not found in {directory} (missing: {', '.join(missing)})."
+    error = DatasetNotFoundError(
+        f"data_dir: {problem} Pass download=True to download them there, "
+        "or data_dir=<directory holding the IDX files>."
+    )
+    error.directory = directory
+    error.missing = list(missing)
+    error.problem = problem
+    return error
+
+
 def load_mnist(
     data_dir: str | os.PathLike | None = None,
     *,
@@ -536,11 +551,7 @@ def load_mnist(
             missing = [
                 base + "[.gz]" for base, path in zip(bases, paths, strict=True) if path is None
             ]
-            raise DatasetNotFoundError(
-                f"data_dir: {kind} {split} files not found in {os.path.abspath(directory)} "
-                f"(missing: {', '.join(missing)}). Pass download=True to download them there, "
-                "or data_dir=<directory holding the IDX files>."
-            )
+            raise _not_found(kind, split, os.path.abspath(directory), missing)
         download_mnist(directory, kind=kind, split=split)
         paths = [_find(directory, base) for base in bases]
     if verify:

@@ -58,9 +58,15 @@ class ReproductionResult:
     figures: list[str] = field(default_factory=list)
     seconds: float = 0.0
     quick: bool = False
+    """Whether the result comes from the quick smoke-test variant (set by
+    :func:`run_reproduction`)."""
 
     def table(self) -> str:
-        """Markdown table: quantity, ours, paper."""
+        """Markdown table: quantity, ours, paper.
+
+        The header of a quick result (:attr:`quick`) says that its values come from the
+        smoke-test variant and are not comparable with the paper's.
+        """
 
         def fmt(value, std, unit):
             if value is None:
@@ -76,7 +82,8 @@ class ReproductionResult:
                 text += f" ± {std * scale:.2f}" if unit == "%" else f" ± {std:.2g}"
             return text + (unit if unit == "%" else f" {unit}" if unit else "")
 
-        lines = [f"| {self.name} | ours | paper |", "|---|---:|---:|"]
+        name = f"{self.name} (quick smoke test: not comparable)" if self.quick else self.name
+        lines = [f"| {name} | ours | paper |", "|---|---:|---:|"]
         for c in self.comparisons:
             lines.append(
                 f"| {c.quantity} | {fmt(c.ours, c.ours_std, c.unit)} | "
