@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from ._progress import tqdm
 
+from ._progress import tqdm
 from ._validation import check_int
 from .exceptions import CheckpointError, PrimitiveJobError, QDeepTypeError, QDeepValueError
 
