@@ -62,7 +62,7 @@ def figures_enabled(name: str) -> bool:
 def new_figure(
     figsize: tuple[float, float], nrows: int = 1, ncols: int = 1, feature: str = FEATURE, **kwargs
 ):
-    """A matplotlib figure on the Agg canvas and its axes (no ``pyplot`` state).
+    """A matplotlib figure (constrained layout, Agg canvas) and its axes; no ``pyplot`` state.
 
     Args:
         figsize: Width and height in inches.
@@ -81,7 +81,8 @@ def new_figure(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=figsize)
+    # constrained layout keeps titles, colour bars and legends outside the axes from overlapping
+    figure = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.subplots(nrows, ncols, **kwargs)
 
@@ -247,7 +248,7 @@ def plot_curves(
     if longest <= 10:  # every step a tick: a single epoch shows "1", not 0.9 ... 1.1
         ax.set_xticks(np.arange(start, start + longest))
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     pad = max(0.5, 0.03 * (longest - 1))
     ax.set_xlim(start - pad, start + longest - 1 + pad)
     ax.set_xlabel(xlabel)

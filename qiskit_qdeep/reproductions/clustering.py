@@ -343,10 +343,12 @@ def _plot_deep_clustering(histories: dict, path: str, title: str, quick: str | N
     figure, axes = new_figure((10, 3.8), 1, 2)
     from matplotlib.ticker import MaxNLocator
 
+    # one seed: its own curve, not "mean of 1"
+    histories = {k: runs[0] if len(runs) == 1 else runs for k, runs in histories.items()}
     for ax, metric in zip(axes, ("nmi", "ari")):
         plot_deep_clustering(histories, metric, ax=ax)
         ax.get_legend().remove()
-        epochs = max(len(getattr(h, metric)) for runs in histories.values() for h in runs)
+        epochs = max(len(line.get_xdata()) for line in ax.lines)
         if epochs <= 11:
             ax.set_xticks(np.arange(epochs))
         else:

@@ -82,7 +82,7 @@ def _plot(summary: dict, accuracies: dict, path: str, title: str, quick: str | N
     # start the axis below the lowest bar (minus its std), in steps of 10 points
     ax.set_ylim(max(0.0, 10.0 * np.floor(lowest / 10.0 - 0.5)), 100.0)
     runs = len(next(iter(accuracies.values()))[names[0]])
-    ax.set_ylabel(f"test accuracy (%), mean ± std of {runs} seed{'s' if runs > 1 else ''}")
+    ax.set_ylabel("test accuracy (%)" + (f", mean ± std of {runs} seeds" if runs > 1 else ""))
     ax.set_title(quick_title(title, quick), fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     # paired differences: the seed-to-seed spread above is shared by both models
