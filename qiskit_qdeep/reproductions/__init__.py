@@ -8,6 +8,11 @@
 Each reproduction prints progress, writes ``<output>/<name>.json`` with our numbers next to the
 paper's and saves matplotlib figures. ``quick=True`` runs a small smoke-test variant.
 
+Importing this package imports every reproduction module (torch, qiskit, scikit-learn), which
+registers it in :data:`REGISTRY`. The command line lists and checks names from a static copy,
+``qiskit_qdeep/_catalog.py``, so that ``qiskit-qdeep --help`` needs none of these imports; a new
+reproduction goes into both (``test/test_cli.py`` fails until they agree).
+
 .. autosummary::
    :toctree: ../stubs/
 
