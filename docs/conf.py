@@ -6,7 +6,9 @@
 Build with ``sphinx-build -W -b html docs docs/_build/html`` (warnings are errors; the test suite
 runs the same build in ``test/test_docs.py``). The build is offline: notebooks are rendered from
 their stored outputs (never executed), pandoc comes from the ``pypandoc_binary`` wheel when none is
-on ``PATH``, and intersphinx links are only resolved with ``QDEEP_DOCS_INTERSPHINX=1``.
+on ``PATH``, MathJax is served from the site's own ``_static/mathjax`` (the
+``sphinx-mathjax-offline`` package), and intersphinx links are only resolved with
+``QDEEP_DOCS_INTERSPHINX=1``.
 """
 
 import os
@@ -52,6 +54,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax served from _static/mathjax (bundled by the sphinx-mathjax-offline package, which
+    # sets mathjax_path) instead of a CDN, so the formulas render offline
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "sphinx.ext.intersphinx",
     "nbsphinx",
@@ -60,6 +65,7 @@ extensions = [
     "qiskit_sphinx_theme",
     "qdeep_docs",
 ]
+# _templates/custom_templates/extra_head.html replaces the theme's, which links Google Fonts
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "_ext", "_templates"]
 
@@ -90,6 +96,9 @@ napoleon_numpy_docstring = False
 # Tutorials: executed notebooks with stored outputs, rendered as they are.
 nbsphinx_execute = "never"
 nbsphinx_allow_errors = False
+# nbsphinx adds require.js from a CDN to every page; it is only needed by notebooks with widget
+# outputs, which the tutorials do not have (test/test_docs.py checks there is no remote script).
+nbsphinx_requirejs_path = ""
 
 html_theme = "qiskit-ecosystem"
 html_title = f"{project} {release}"

@@ -102,5 +102,37 @@ class TestPackaging(QDeepTestCase):
     def test_metadata(self):
         self.assertEqual(self.metadata["Requires-Python"], ">=3.10")
         requires = self.metadata.get_all("Requires-Dist")
+        unconditional = [r for r in requires if "extra ==" not in r]
         for package in ("qiskit", "qiskit-aer", "qiskit-ibm-runtime", "torch"):
-            self.assertTrue(any(re.match(rf"{package}\b", r) for r in requires), package)
+            self.assertTrue(any(re.match(rf"{package}\b", r) for r in unconditional), package)
+
+    def test_optional_extras(self):
+        """qiskit-machine-learning and matplotlib are extras (ml, plot, all), not requirements."""
+        requires = self.metadata.get_all("Requires-Dist")
+        extras = set(self.metadata.get_all("Provides-Extra"))
+        self.assertLessEqual({"ml", "plot", "all", "test", "docs"}, extras)
+
+        def extras_of(package: str) -> set[str]:
+            found = set()
+            for requirement in requires:
+                if re.match(rf"{package}(?![-\w])", requirement):
+                    marker = re.search(r"extra\s*==\s*[\"']([\w-]+)[\"']", requirement)
+                    found.add(marker.group(1) if marker else None)
+            return found
+
+        for package, extra in (("qiskit-machine-learning", "ml"), ("matplotlib", "plot")):
+            with self.subTest(package=package):
+                where = extras_of(package)
+                self.assertNotIn(None, where, f"{package} must not be an unconditional requirement")
+                self.assertLessEqual({extra, "test"}, where)
+        # [all] pulls in both optional extras
+        all_extra = [r for r in requires if re.search(r"extra\s*==\s*[\"']all[\"']", r)]
+        self.assertTrue(all_extra, "the all extra has requirements")
+        joined = " ".join(all_extra)
+        self.assertTrue(
+            ("qiskit-machine-learning" in joined and "matplotlib" in joined)
+            or re.search(r"qiskit-qdeep\[(ml,plot|plot,ml)\]", joined),
+            joined,
+        )
+        # docs and test extras serve MathJax with the site (docs that work offline)
+        self.assertLessEqual({"docs", "test"}, extras_of("sphinx-mathjax-offline"))

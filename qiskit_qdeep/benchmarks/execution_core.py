@@ -30,6 +30,7 @@ import torch
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import SparsePauliOp
 
+from .. import _optional
 from ..circuit.library import strongly_entangling_circuit
 from ..nn import QuantumLayer
 from ..primitives import EstimatorRunner
@@ -72,7 +73,12 @@ def _forward_backward(layers, inputs: torch.Tensor) -> None:
     torch.cat(outs, dim=1).sum().backward()
 
 
+#: What needs qiskit-machine-learning here (named by the error and the note when it is missing).
+QISKIT_ML_BASELINE = "the qiskit-machine-learning baseline (EstimatorQNN + TorchConnector)"
+
+
 def _qiskit_ml_layers(blocks, estimator):
+    _optional.require("qiskit_machine_learning", QISKIT_ML_BASELINE)
     from qiskit_machine_learning.connectors import TorchConnector
     from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
     from qiskit_machine_learning.neural_networks import EstimatorQNN
@@ -113,7 +119,8 @@ def run_benchmark(
         baseline_samples: Samples actually timed on the qiskit-ML path (scaled to the batch).
         repeats: Repeats of the fast paths (median reported); slow paths run once.
         seed: Seed of inputs and weights.
-        skip_qiskit_ml: Leave out the qiskit-ML path.
+        skip_qiskit_ml: Leave out the qiskit-ML path. It is also left out, with a printed note,
+            when qiskit-machine-learning is not installed (``pip install 'qiskit-qdeep[ml]'``).
         raw_single_max: Largest binding count timed as one raw PUB (Aer's cost per binding grows
             with the PUB size: one PUB of the 103,424 bindings of batch 1024 takes ~10 minutes).
         progress: Print each measurement as it finishes.
@@ -123,6 +130,14 @@ def run_benchmark(
     """
     from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
 
+    if not skip_qiskit_ml and not _optional.available("qiskit_machine_learning"):
+        skip_qiskit_ml = True
+        distribution, extra = _optional.OPTIONAL["qiskit_machine_learning"]
+        print(
+            f"note: {QISKIT_ML_BASELINE} is skipped: {distribution} is not installed "
+            f"(pip install 'qiskit-qdeep[{extra}]'); no speed-up vs qiskit-ML is reported.",
+            flush=True,
+        )
     torch.manual_seed(seed)
     rows: list[Row] = []
 

@@ -13,6 +13,7 @@ from qiskit.primitives import BaseEstimatorV2
 from qiskit.quantum_info import SparsePauliOp
 from torch import nn
 
+from .. import _optional
 from .._validation import check_int
 from ..circuit.library import strongly_entangling_circuit
 from ..exceptions import QDeepValueError
@@ -228,9 +229,8 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
         # Sample-major rows: row b * c + i is chunk i of sample b, run with weight[i].
         chunks = inputs.reshape(batch * self._num_circuits, self._num_qubits)
         if self._gradient == "backprop":
-            weights = self.weight.to(inputs.dtype).repeat(batch, 1)
-            values = torch.cat([chunks, weights], dim=1)
-            out = self._runner.evaluate(values)
+            grouped = inputs.reshape(batch, self._num_circuits, self._num_qubits)
+            out = self._runner.evaluate_shared(grouped, self.weight.to(inputs.dtype))
         else:
             # Per-row weights: autograd sums each row's weight gradient back into weight[i].
             out = primitive_apply(chunks, self.weight.repeat(batch, 1), runner_fn(self._runner))
@@ -263,8 +263,11 @@ class ParallelQuantumLayer(CircuitLayerMixin, nn.Module):
             A ``qiskit_machine_learning.connectors.TorchConnector``.
 
         Raises:
+            MissingOptionalDependencyError: If qiskit-machine-learning is not installed (it comes
+                with ``pip install 'qiskit-qdeep[ml]'``).
             QDeepValueError: For an index out of range.
         """
+        _optional.require("qiskit_machine_learning", "ParallelQuantumLayer.to_qiskit_ml")
         from qiskit.primitives import StatevectorEstimator
         from qiskit_machine_learning.connectors import TorchConnector
         from qiskit_machine_learning.neural_networks import EstimatorQNN
