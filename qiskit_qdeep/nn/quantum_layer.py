@@ -210,8 +210,7 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
         )
         if self._gradient == "backprop":
             weight = self.weight.to(inputs.dtype)
-            values = torch.cat([inputs, weight.expand(inputs.shape[0], -1)], dim=1)
-            out = self._runner.evaluate(values)
+            out = self._runner.evaluate_shared(inputs.unsqueeze(1), weight.unsqueeze(0))[:, 0]
         else:
             out = primitive_apply(inputs, self.weight, runner_fn(self._runner))
         return out.squeeze(0) if unbatched else out

@@ -452,13 +452,15 @@ class Quanv2d(CircuitLayerMixin, nn.Module):
         )  # (B*C, Q, L)
         num_patches = patches.shape[-1]
         rows = batch * channels * num_patches
-        row_inputs = patches.transpose(1, 2).unsqueeze(2).expand(-1, -1, f, -1).reshape(rows * f, q)
         weight = self.weight.to(inputs.dtype)
-        row_weights = weight.unsqueeze(0).expand(rows, f, num_w).reshape(rows * f, num_w)
         if self._gradient == "backprop":
-            values = torch.cat([row_inputs, row_weights], dim=1)
-            out = self._runner.evaluate(values)
+            grouped = patches.transpose(1, 2).unsqueeze(2).expand(-1, -1, f, -1)  # (BC, L, F, Q)
+            out = self._runner.evaluate_shared(grouped, weight)
         else:
+            row_inputs = (
+                patches.transpose(1, 2).unsqueeze(2).expand(-1, -1, f, -1).reshape(rows * f, q)
+            )
+            row_weights = weight.unsqueeze(0).expand(rows, f, num_w).reshape(rows * f, num_w)
             out = primitive_apply(row_inputs, row_weights, runner_fn(self._runner))
         num_out = self.outputs_per_filter
         out = out.reshape(batch, channels, num_patches, f, num_out).permute(0, 1, 3, 4, 2)

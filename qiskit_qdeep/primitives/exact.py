@@ -362,6 +362,29 @@ class ExactEstimatorRunner(_ExactRunner):
         out = engine.expectation_values(values, self._observables)
         return out.to(values.dtype) if values.is_floating_point() else out
 
+    @_eager
+    def evaluate_shared(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Expectation values with weights shared by groups of rows, differentiable.
+
+        The parameter order of the runner must be the ``P_in`` input parameters followed by
+        the ``P_w`` weight parameters. Row ``(..., g)`` is evaluated at
+        ``concat(inputs[..., g, :], weights[g])``, the same numbers as :meth:`evaluate` on the
+        concatenation, computed without repeating the weights per row (see
+        :meth:`StatevectorEngine.expectation_values_shared
+        <qiskit_qdeep.primitives.torch_engine.StatevectorEngine.expectation_values_shared>`).
+
+        Args:
+            inputs: ``(..., G, P_in)`` real tensor.
+            weights: ``(G, P_w)`` real tensor (one row of weights per group).
+
+        Returns:
+            ``(..., G, num_observables)`` in the dtype of ``inputs``.
+        """
+        self.num_jobs += 1
+        engine = self._engine_for(inputs)
+        out = engine.expectation_values_shared(inputs, weights, self._observables)
+        return out.to(inputs.dtype) if inputs.is_floating_point() else out
+
 
 class ExactSamplerRunner(_ExactRunner):
     """Exact outcome probabilities of one template: the exact twin of :class:`SamplerRunner`.

@@ -56,7 +56,7 @@ from ...exceptions import QDeepTypeError, QDeepValueError, QubitLimitError, Unsu
 from .adjoint import Simulate
 from .fusion import compile_circuit
 from .observables import Expectation, ObservableTables, expectation
-from .segmented import DENSE_MAX_QUBITS, SegmentedProgram
+from .segmented import SegmentedProgram
 
 __all__ = ["StatevectorEngine"]
 
@@ -499,16 +499,11 @@ class StatevectorEngine:
         groups = weights.shape[0]
         lead = tuple(inputs.shape[:-2])
         rows = math.prod(lead)
-        grad = torch.is_grad_enabled() and (inputs.requires_grad or weights.requires_grad)
         functorch = _is_functorch(inputs) or _is_functorch(weights)
         program = self.segmented(split) if split >= 0 else None
         tables = self._tables.get(observables)
         num_obs = tables[2]
-        usable = (
-            program is not None
-            and program.useful
-            and (self._num_qubits <= DENSE_MAX_QUBITS or not (grad or functorch))
-        )
+        usable = program is not None and program.worthwhile(rows)
         if not usable or not num_obs or not rows:
             values = torch.cat(
                 (inputs, weights.expand(lead + weights.shape) if lead else weights), dim=-1

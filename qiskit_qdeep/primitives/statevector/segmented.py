@@ -166,8 +166,24 @@ class SegmentedProgram:
 
     @property
     def useful(self) -> bool:
-        """Whether the split saves work: some segment is shared and has parameters or gates."""
-        return self.supported and any(s.kind == "shared" for s in self.segments)
+        """Whether the split can save work: some shared segment becomes a dense unitary."""
+        return self.supported and any(s.dense for s in self.segments)
+
+    def worthwhile(self, rows: int) -> bool:
+        """Whether ``rows`` rows per group are enough for the dense unitaries to pay off.
+
+        Building a segment's unitary costs about ``ops * 2**n`` amplitude updates per group
+        (the segment simulated on the basis states) and applying it ``2**n`` multiply-adds per
+        amplitude of every row, in one matrix product (counted at an eighth of an element-wise
+        update); simulating the segment gate by gate costs ``ops`` updates per amplitude of
+        every row. The split is used when the first is at most half the second.
+        """
+        if not self.useful:
+            return False
+        ops = sum(len(s.compiled.program.ops) for s in self.segments if s.dense)
+        dim = self.dim
+        saving = ops - dim / 8.0
+        return saving > 0 and rows * saving >= 2.0 * ops * dim
 
     def num_stored_states(self) -> int:
         """States autograd may keep per row (a bound for the memory budget)."""
