@@ -46,6 +46,11 @@ def _data_lines(ax):
     return [line for line in ax.lines if not line.get_label().startswith("paper")]
 
 
+def _visible_xticks(ax):
+    low, high = ax.get_xlim()
+    return [float(t) for t in ax.get_xticks() if low <= t <= high]
+
+
 def _paper_lines(ax):
     return [line for line in ax.lines if line.get_label().startswith("paper")]
 
@@ -71,7 +76,7 @@ class TestPlotCurves(QDeepTestCase):
         markers = {line.get_marker() for line in lines}
         self.assertEqual(len(markers), 2)  # one shape per curve
         self.assertIn("%", self.ax.get_ylabel())
-        self.assertEqual(list(self.ax.get_xticks()), [1, 2, 3])
+        self.assertEqual(_visible_xticks(self.ax), [1, 2, 3])
         self.assertEqual(self.ax.get_legend().get_title().get_text(), "")
 
     def test_band_clipped_to_100_percent(self):
@@ -121,7 +126,7 @@ class TestPlotCurves(QDeepTestCase):
         self.assertLess(low, 1.0)
         self.assertGreater(high, 1.0)
         self.assertGreaterEqual(high - low, 1.0)
-        self.assertEqual(list(self.ax.get_xticks()), [1])  # an integer epoch tick, no 0.96 ... 1.04
+        self.assertEqual(_visible_xticks(self.ax), [1])  # an integer epoch tick, no 0.96 ... 1.04
         self.assertIn("quick", self.ax.get_title())
         self.assertIn("1 epoch", self.ax.get_title())
 
@@ -132,8 +137,9 @@ class TestPlotCurves(QDeepTestCase):
         self.assertTrue(10 <= len(marked) <= 30, marked)
         self.assertEqual(marked[0], 0)
         self.assertEqual(marked[-1], 999)  # the final value is marked
-        ticks = [t for t in self.ax.get_xticks() if self.ax.get_xlim()[0] <= t]
-        self.assertTrue(all(float(t).is_integer() for t in ticks), ticks)
+        ticks = _visible_xticks(self.ax)
+        self.assertTrue(3 <= len(ticks) <= 11, ticks)
+        self.assertTrue(all(t.is_integer() for t in ticks), ticks)
 
     def test_fidelity_curve_without_percent(self):
         plot_curves(

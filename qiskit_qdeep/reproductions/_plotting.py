@@ -29,7 +29,7 @@ from ..exceptions import QDeepTypeError, QDeepValueError
 #: Marker shapes, one per curve (distinguishable in grey scale too).
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 
-#: Curves with more points than this get markers at about this many evenly spaced points.
+#: Curves with more points than this get markers on every k-th point (at most this many).
 MAX_MARKERS = 25
 
 #: Feature name given to :func:`qiskit_qdeep._optional.require`.
@@ -138,10 +138,22 @@ def _runs_text(count: int) -> str:
 
 
 def _marker_positions(steps: int) -> Any:
-    """``markevery`` of a curve: every point, or about :data:`MAX_MARKERS` evenly spaced ones."""
+    """``markevery`` of a curve: every point, or every k-th (and the last) of a long curve."""
     if steps <= MAX_MARKERS:
         return None
-    return sorted({int(round(i)) for i in np.linspace(0, steps - 1, MAX_MARKERS)})
+    stride = math.ceil(steps / MAX_MARKERS)
+    return sorted({*range(0, steps, stride), steps - 1})
+
+
+def _tick_step(steps: int) -> int:
+    """Tick spacing: 1 up to 12 steps, else 2, 5 or 10 times a power of ten (at most 8 ticks)."""
+    if steps <= 12:
+        return 1
+    for power in range(0, 12):
+        for base in (2, 5, 10):
+            if steps / (base * 10**power) <= 8:
+                return base * 10**power
+    return 10**12
 
 
 def _paper_groups(
@@ -208,7 +220,7 @@ def plot_curves(
         QDeepTypeError: For a paper value that is not a number.
     """
     _optional.require("matplotlib", FEATURE)
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MultipleLocator
 
     if not curves:
         raise QDeepValueError("curves must hold at least one curve.")
@@ -245,10 +257,8 @@ def plot_curves(
             linewidth=1.2,
             label=f"paper, {' / '.join(names)}: {format_value(value, std, percent)}",
         )
-    if longest <= 10:  # every step a tick: a single epoch shows "1", not 0.9 ... 1.1
-        ax.set_xticks(np.arange(start, start + longest))
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    # integer steps on round ticks; a single epoch shows "1", not 0.96 ... 1.04
+    ax.xaxis.set_major_locator(MultipleLocator(_tick_step(longest)))
     pad = max(0.5, 0.03 * (longest - 1))
     ax.set_xlim(start - pad, start + longest - 1 + pad)
     ax.set_xlabel(xlabel)
@@ -272,7 +282,7 @@ def curves_figure(
     curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]],
     *,
     title: str,
-    figsize: tuple[float, float] = (6.0, 4.0),
+    figsize: tuple[float, float] = (9.0, 4.0),
     **kwargs,
 ) -> str:
     """Writes a PNG of :func:`plot_curves` on a new figure.
@@ -281,7 +291,7 @@ def curves_figure(
         path: File name of the PNG.
         curves: As in :func:`plot_curves`.
         title: Axes title.
-        figsize: Size of the axes' figure in inches (the legend is added to the right).
+        figsize: Size of the figure in inches, the legend to the right of the axes included.
         **kwargs: Passed to :func:`plot_curves` (``xlabel``, ``paper``, ``quick``, ...).
 
     Returns:

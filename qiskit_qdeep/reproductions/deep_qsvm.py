@@ -114,7 +114,7 @@ def _plot(summary: dict, accuracies: dict, path: str, title: str, quick: str | N
     diff_ax.set_xticks(np.arange(len(summary)))
     diff_ax.set_xticklabels(list(summary), fontsize=8)
     diff_ax.set_xlabel("digit classes")
-    diff_ax.set_ylabel("deep - all-pair, same seed (points of %)")
+    diff_ax.set_ylabel("deep - all-pair, same seed (percentage points)")
     diff_ax.set_title("Paired differences per seed", fontsize=10)
     handles = [
         Line2D([], [], ls="", marker="o", color=color, label=text) for *_, color, text in pairs

@@ -93,7 +93,7 @@ def qccnn_tetris(config: ReproductionConfig) -> ReproductionResult:
                 title=f"QCCNN vs CNN on Tetris ({tag}, {runs} run{'s' if runs > 1 else ''})",
                 xlabel="iteration (full-batch Adam step)",
                 paper=papers,
-                quick=f"{iterations} iterations, {runs} run" if config.quick else None,
+                quick=f"{iterations} iterations" if config.quick else None,
             )
     result.figures = list(figures.values())
     result.details["setup"] = {

@@ -128,7 +128,7 @@ def _plot_ancilla_gradient(curve: AncillaGradientCurve, path: str, quick: str | 
 
 def _plot_fidelities(curves: dict[int, list[float]], path: str, quick: str | None) -> str:
     """Fidelity of the learned filter state against the Adam iteration (0: the initial state)."""
-    figure, ax = new_figure((6, 4))
+    figure, ax = new_figure((7.5, 4))
     plot_curves(
         ax,
         {f"{layers} layer{'s' if layers > 1 else ''}": values for layers, values in curves.items()},
