@@ -32,77 +32,94 @@ def _parity(values: np.ndarray) -> np.ndarray:
     return (values & np.uint64(1)).astype(np.int64)
 
 
-def _local_terms(local, num_qubits: int):
-    """Group single-qubit observables by qubit: ``{qubit: [(column, axis, coeff), ...]}``."""
-    groups: dict[int, list] = {}
-    for column, (qubit, axis, coeff) in enumerate(local):
-        groups.setdefault(qubit, []).append((column, axis, coeff))
-    return groups
+class _LocalTerms:
+    """Observables that are all ``c P_q`` (one Pauli on one qubit, or ``c I``).
+
+    ``diag`` holds the ``Z``/``I`` terms as one table ``(D, 2**n)`` of signed coefficients
+    applied to the probabilities (one matrix product), ``pairs`` the ``X``/``Y`` terms by
+    qubit, computed from the amplitude pairs that differ in that qubit.
+    """
+
+    __slots__ = ("num", "diag_columns", "diag_table", "pairs")
+
+    def __init__(self, terms, num_qubits: int, device, real_dtype) -> None:
+        self.num = len(terms)
+        index = np.arange(1 << num_qubits)
+        diag_columns, rows = [], []
+        self.pairs: dict[int, list] = {}
+        for column, (qubit, axis, coeff) in enumerate(terms):
+            if axis in ("Z", "I"):
+                sign = 1.0 - 2.0 * ((index >> qubit) & 1) if axis == "Z" else np.ones(index.size)
+                diag_columns.append(column)
+                rows.append(coeff * sign)
+            else:
+                self.pairs.setdefault(qubit, []).append((column, axis, coeff))
+        self.diag_columns = diag_columns
+        self.diag_table = (
+            torch.as_tensor(np.array(rows), dtype=real_dtype, device=device) if rows else None
+        )
 
 
-def _local_expectation(state: torch.Tensor, local) -> torch.Tensor:
-    """``(O, B)`` expectation values of single-qubit Paulis (``local``), from amplitude pairs.
+def _local_expectation(state: torch.Tensor, local: _LocalTerms) -> torch.Tensor:
+    """``(O, B)`` expectation values of single-qubit Paulis, without gathers.
 
-    For the pair ``(a0, a1)`` of amplitudes that differ in qubit ``q``, ``<Z_q>`` sums
-    ``|a0|^2 - |a1|^2``, ``<X_q>`` and ``<Y_q>`` twice the real and imaginary parts of
-    ``conj(a0) a1``: one pass over the state per measured qubit, no gather.
+    ``<Z_q>`` and ``<I>`` come from the probabilities (one matrix product for all of them),
+    ``<X_q>`` and ``<Y_q>`` from twice the real and imaginary parts of ``sum conj(a0) a1`` over
+    the amplitude pairs ``(a0, a1)`` that differ in qubit ``q``.
     """
     dim, batch = state.shape
-    rows: list = [None] * len(local)
-    for qubit, terms in _local_terms(local, dim.bit_length() - 1).items():
-        if qubit < 0:
-            norm = (state.real.square() + state.imag.square()).sum(0)
-            for column, _, coeff in terms:
-                rows[column] = coeff * norm
-            continue
+    rows: list = [None] * local.num
+    if local.diag_table is not None:
+        probs = state.real.square() + state.imag.square() if state.is_complex() else state.square()
+        values = local.diag_table.to(probs.dtype) @ probs
+        for k, column in enumerate(local.diag_columns):
+            rows[column] = values[k]
+    for qubit, terms in local.pairs.items():
         view = state.view(dim >> (qubit + 1), 2, 1 << qubit, batch)
-        a0, a1 = view[:, 0], view[:, 1]
-        axes = {axis for _, axis, _ in terms}
-        cross = (a0.conj() * a1).sum((0, 1)) if axes & {"X", "Y"} else None
-        if "Z" in axes:
-            zval = (a0.real.square() + a0.imag.square() - a1.real.square() - a1.imag.square()).sum(
-                (0, 1)
-            )
+        cross = (view[:, 0].conj() * view[:, 1]).sum((0, 1))
         for column, axis, coeff in terms:
-            if axis == "Z":
-                rows[column] = coeff * zval
-            elif axis == "X":
+            if axis == "X":
                 rows[column] = (2.0 * coeff) * cross.real
-            else:
+            elif state.is_complex():
                 rows[column] = (2.0 * coeff) * cross.imag
+            else:  # a real state has <Y> = 0
+                rows[column] = torch.zeros_like(cross)
     return torch.stack(rows)
 
 
-def _local_expectation_grad(state: torch.Tensor, local, grad: torch.Tensor) -> torch.Tensor:
-    """``2 sum_o g_o O_o psi`` for single-qubit Paulis ``local`` (see :func:`expectation_grad`)."""
+def _local_expectation_grad(
+    state: torch.Tensor, local: _LocalTerms, grad: torch.Tensor
+) -> torch.Tensor:
+    """``2 sum_o g_o O_o psi`` for single-qubit Paulis (see :func:`expectation_grad`)."""
     dim, batch = state.shape
-    grad = grad.to(state.real.dtype)
+    real = state.real.dtype if state.is_complex() else state.dtype
+    grad = grad.to(real)
     result = None
-    for qubit, terms in _local_terms(local, dim.bit_length() - 1).items():
-        if qubit < 0:
-            weight = sum(coeff * grad[column] for column, _, coeff in terms)
-            part = state * weight
-        else:
-            cz = cx = cy = None
-            for column, axis, coeff in terms:
-                value = coeff * grad[column]
-                if axis == "Z":
-                    cz = value if cz is None else cz + value
-                elif axis == "X":
-                    cx = value if cx is None else cx + value
-                else:
-                    cy = value if cy is None else cy + value
-            view = state.view(dim >> (qubit + 1), 2, 1 << qubit, batch)
-            a0, a1 = view[:, 0], view[:, 1]
+    if local.diag_table is not None:
+        weight = local.diag_table.to(real).t() @ grad[local.diag_columns]  # (2**n, B)
+        result = weight * state
+    for qubit, terms in local.pairs.items():
+        cx = cy = None
+        for column, axis, coeff in terms:
+            value = coeff * grad[column]
+            if axis == "X":
+                cx = value if cx is None else cx + value
+            else:
+                cy = value if cy is None else cy + value
+        view = state.view(dim >> (qubit + 1), 2, 1 << qubit, batch)
+        a0, a1 = view[:, 0], view[:, 1]
+        if state.is_complex():
             zero = torch.zeros_like(grad[0])
             off = torch.complex(zero if cx is None else cx, zero if cy is None else cy)
-            new0 = off.conj() * a1
-            new1 = off * a0
-            if cz is not None:
-                new0 = new0 + cz * a0
-                new1 = new1 - cz * a1
-            part = torch.stack((new0, new1), dim=1).view(dim, batch)
+            new0, new1 = off.conj() * a1, off * a0
+        elif cx is not None:
+            new0, new1 = cx * a1, cx * a0
+        else:
+            continue
+        part = torch.stack((new0, new1), dim=1).view(dim, batch)
         result = part if result is None else result + part
+    if result is None:
+        return torch.zeros_like(state)
     return 2 * result
 
 
@@ -335,7 +352,13 @@ class ObservableTables:
                         1,
                     )
                 )
-        return entry, real, len(observables), _single_qubit_terms(observables)
+        terms = _single_qubit_terms(observables)
+        local = (
+            None
+            if terms is None
+            else _LocalTerms(terms, self._num_qubits, self._device, self._real_dtype)
+        )
+        return entry, real, len(observables), local
 
     def _coerce_observables(self, observables) -> list[SparsePauliOp]:
         """Hermitian Pauli sums with real coefficients (the shared coercion of every entry point).

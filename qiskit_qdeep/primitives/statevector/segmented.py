@@ -107,7 +107,7 @@ def split_items(items: Sequence[tuple], row_parameters: frozenset) -> list[tuple
 class _Segment:
     """One compiled segment: its kind, program and how it is applied."""
 
-    __slots__ = ("kind", "compiled", "dense", "product", "columns")
+    __slots__ = ("kind", "compiled", "dense", "product", "columns", "columns_plan")
 
     def __init__(self, kind: str, compiled: CompiledProgram, dense: bool, product: bool, columns):
         self.kind = kind
@@ -116,6 +116,9 @@ class _Segment:
         self.product = product
         #: value columns the segment's parameter map reads (row: inputs [+ weights])
         self.columns = columns
+        #: per target qubit of a product segment: its gates, ("rot", row of half, G) or
+        #: ("const", -1, matrix), in circuit order
+        self.columns_plan = _columns_plan(compiled) if product else None
 
 
 class SegmentedProgram:
@@ -215,25 +218,44 @@ class SegmentedProgram:
             return None
         return compiled.fuse(self._half(compiled, values), last_only=True)
 
-    def _product_state(self, compiled: CompiledProgram, mats, batch: int) -> torch.Tensor:
-        """The product state ``(2**n, B)`` of single-qubit gates on ``|0...0>``."""
+    def _product_state(self, segment: _Segment, values: torch.Tensor, batch: int) -> torch.Tensor:
+        """The product state ``(2**n, B)`` of single-qubit gates on ``|0...0>``.
+
+        Only the first column of each qubit's fused gates is needed: it is built by applying
+        the rotations ``cos(h) I + sin(h) G`` (and fixed matrices) to ``|0>`` one after the
+        other, a few element-wise products per gate instead of the fused ``2 x 2`` matrices.
+        """
+        compiled = segment.compiled
+        half = None
+        if compiled.pmap is not None and compiled.num_rot:
+            half = self._half(compiled, values)
+            cos, sin = torch.cos(half), torch.sin(half)
         columns = {}
-        for op in compiled.program.ops:
-            if op.slot is None:
-                column = op._tensor.view(2, 2)[:, 0].reshape(2, 1).expand(2, batch)
-            else:
-                column = mats[op.slot, :, 0, :]
-            columns[op.target] = column
-        one = torch.zeros((2, 1), dtype=self.dtype, device=self.device)
-        one[0] = 1.0
+        for target, steps in segment.columns_plan:
+            v0, v1 = 1.0, 0.0
+            for kind, index, matrix in steps:
+                if kind == "const":
+                    v0, v1 = (
+                        _lin(matrix[0, 0], v0, matrix[0, 1], v1),
+                        _lin(matrix[1, 0], v0, matrix[1, 1], v1),
+                    )
+                    continue
+                c, si = cos[index], sin[index]
+                g0 = _lin(matrix[0, 0], v0, matrix[0, 1], v1)
+                g1 = _lin(matrix[1, 0], v0, matrix[1, 1], v1)
+                v0 = _add(_scale(c, v0), _scale(si, g0))
+                v1 = _add(_scale(c, v1), _scale(si, g1))
+            columns[target] = (v0, v1)
+        real = torch.float64 if self.dtype == torch.complex128 else torch.float32
         state = None
         for qubit in range(self.num_qubits):
-            column = columns.get(qubit)
-            if column is None:
-                column = one.expand(2, batch)
+            v0, v1 = columns.get(qubit, (1.0, 0.0))
+            column = torch.stack(
+                [_as_column(v, batch, self.dtype, real, self.device) for v in (v0, v1)]
+            )
             state = column if state is None else (column.unsqueeze(1) * state.unsqueeze(0))
             state = state.reshape(-1, batch)
-        return state * compiled.program.phase0
+        return state
 
     def unitaries(self, segment: _Segment, weights: torch.Tensor) -> torch.Tensor:
         """Dense unitaries ``(G, 2**n, 2**n)`` of a shared segment for weights ``(G, P_w)``.
@@ -286,10 +308,10 @@ class SegmentedProgram:
                     values = torch.cat(
                         (inputs, weights.unsqueeze(1).expand(groups, rows, -1)), dim=-1
                     ).reshape(batch, -1)
-                mats = self._mats(segment.compiled, values)
                 if segment.product:
-                    state = self._product_state(segment.compiled, mats, batch)
+                    state = self._product_state(segment, values, batch)
                 else:
+                    mats = self._mats(segment.compiled, values)
                     state = program.run(mats, batch, differentiable=True, state=state)
                 continue
             if state is None:
@@ -308,6 +330,60 @@ class SegmentedProgram:
         if state is None:
             state = self.segments[0].compiled.program.initial(batch)
         return state
+
+
+def _columns_plan(compiled: CompiledProgram) -> list:
+    width, slots = compiled.gather_width, compiled.program.num_slots
+    gather = compiled.gather.view(width, slots).cpu().numpy()
+    gens = compiled.rot_gen[..., 0].cpu().numpy()
+    consts = compiled.const_pool[..., 0].cpu().numpy()
+    plan = []
+    for op in compiled.program.ops:
+        if op.slot is None:
+            plan.append((op.target, [("const", -1, op.matrix)]))
+            continue
+        steps = []
+        for entry in gather[:, op.slot].tolist():
+            if entry < compiled.num_rot:
+                steps.append(("rot", entry, gens[entry]))
+            elif entry != compiled.num_rot:  # constant 0 is the identity padding
+                steps.append(("const", -1, consts[entry - compiled.num_rot]))
+        plan.append((op.target, steps))
+    return plan
+
+
+def _scale(a, x):
+    """``a * x`` for a tensor or number ``a`` and a tensor or number ``x`` (0 stays 0)."""
+    if isinstance(x, (int, float, complex)) and x == 0:
+        return 0.0
+    return a * x
+
+
+def _add(x, y):
+    if isinstance(x, (int, float, complex)) and x == 0:
+        return y
+    if isinstance(y, (int, float, complex)) and y == 0:
+        return x
+    return x + y
+
+
+def _coefficient(value: complex):
+    value = complex(value)
+    return value.real if abs(value.imag) < 1e-15 else value
+
+
+def _lin(a, x, b, y):
+    """``a x + b y`` with numbers ``a``, ``b`` (zero terms skipped)."""
+    a, b = _coefficient(a), _coefficient(b)
+    first = 0.0 if a == 0 else _scale(a, x)
+    second = 0.0 if b == 0 else _scale(b, y)
+    return _add(first, second)
+
+
+def _as_column(value, batch: int, dtype, real, device) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype) if not value.is_complex() else value
+    return torch.full((batch,), complex(value), dtype=dtype, device=device)
 
 
 def _is_functorch(tensor: torch.Tensor) -> bool:
