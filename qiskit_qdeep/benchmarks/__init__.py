@@ -9,4 +9,5 @@
    :toctree: ../stubs/
 
    execution_core
+   peers
 """

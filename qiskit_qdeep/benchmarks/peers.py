@@ -43,7 +43,7 @@ Workloads (forward + backward of ``loss = outputs.sum()`` unless stated):
 and compared with ``qdeep-f64`` (outputs, input gradients, weight gradients; to ``1e-7`` for
 float64 and ``1e-4`` for float32, relative to the largest reference magnitude), and
 ``qdeep-f64``'s outputs with :class:`qiskit.quantum_info.Statevector`. A disagreement raises
-:class:`PeerMismatchError` and nothing is timed.
+:class:`PeerMismatchError` before anything is timed.
 
 **Timing.** Frameworks are interleaved (round robin over the repetitions, after ``--warmup``
 untimed calls) and the median of ``--repeats`` calls is reported. A framework whose call is
@@ -1313,22 +1313,23 @@ def run_benchmark(
         "checks": {},
         "rows": [],
     }
-    for workload in workloads:
-        groups = workload_cases(workload, sizes)
-        # agreement first, on small versions of each distinct circuit (gradients included)
-        checks = dict.fromkeys(
-            Case(**{**asdict(c), "batch": sizes.check_batch, "backward": True})
-            for group in groups
-            for c in group
+    # agreement first, for every workload before anything is timed: small versions of each
+    # distinct circuit, gradients included
+    checks = dict.fromkeys(
+        Case(**{**asdict(c), "batch": sizes.check_batch, "backward": True})
+        for workload in workloads
+        for group in workload_cases(workload, sizes)
+        for c in group
+    )
+    for case in checks:
+        worst = check_case(case, available, seed=seed, images=images)
+        report["checks"][f"{case.workload}: {case.label()}"] = worst
+        say(
+            f"agreement {case.workload} ({case.label()}), largest deviation from qdeep-f64: "
+            + ", ".join(f"{n} {d:.1e}" for n, d in worst.items())
         )
-        for case in checks:
-            worst = check_case(case, available, seed=seed, images=images)
-            report["checks"][f"{workload}: {case.label()}"] = worst
-            say(
-                f"agreement {workload} ({case.label()}), largest deviation from qdeep-f64: "
-                + ", ".join(f"{n} {d:.1e}" for n, d in worst.items())
-            )
-        for group in groups:
+    for workload in workloads:
+        for group in workload_cases(workload, sizes):
             stopped: dict[str, str] = {}  # framework -> why, for the group's larger sizes
             for case in group:
                 rows: dict[str, Result] = {}
