@@ -644,6 +644,7 @@ class TestQuickRun(QDeepTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "peers.json")
             out = io.StringIO()
+            threads, omp = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
             start = time.perf_counter()
             with contextlib.redirect_stdout(out):
                 code = peers.main(
@@ -659,7 +660,9 @@ class TestQuickRun(QDeepTestCase):
         self.assertIn("| workload | size | framework | dtype | median |", text)
         self.assertIn("random images", text)
         self.assertEqual(report["config"]["threads"], 1)
-        self.assertEqual(torch.get_num_threads(), 1)
+        # one thread while it ran, the caller's settings afterwards
+        self.assertEqual(torch.get_num_threads(), threads)
+        self.assertEqual(os.environ.get("OMP_NUM_THREADS"), omp)
         workloads = {r["workload"] for r in report["rows"]}
         self.assertEqual(workloads, set(peers.WORKLOADS))
         for row in report["rows"]:

@@ -64,6 +64,7 @@ Run it as ``python -m qiskit_qdeep.benchmarks.peers`` (``--help`` lists the opti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -301,9 +302,23 @@ class _Model:
 # ----------------------------------------------------------------------------- optional peers
 
 
-def _set_thread_env(threads: int) -> None:
+@contextlib.contextmanager
+def _threads(threads: int):
+    """Torch threads and the thread variables set to ``threads``, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    saved_threads = torch.get_num_threads()
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved_threads)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def peer_available(name: str) -> bool:
@@ -1281,103 +1296,122 @@ def run_benchmark(
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         raise QDeepValueError(f"--workloads must be among {WORKLOADS}, got unknown {unknown}.")
-    _set_thread_env(threads)
-    torch.set_num_threads(threads)
-    available, notes = select_frameworks(frameworks, printer=say)
-    if "qdeep-f64" not in available:
-        available.insert(0, "qdeep-f64")  # the reference of every check and ratio
-        notes.append("qdeep-f64 added: it is the reference of the agreement checks and ratios")
-    available = [n for n in FRAMEWORKS if n in available]
-    images = None
-    if "quanv" in workloads:
-        images, note = load_images(data_dir, sizes.quanv_images, sizes.image_size)
-        notes.append(note)
-        say(note)
-    report = {
-        "benchmark": "peers",
-        "machine": _machine(),
-        "versions": _versions(available),
-        "frameworks": {n: _describe(n) for n in available},
-        "config": {
-            "workloads": list(workloads),
-            "sizes": asdict(sizes),
+    with _threads(threads):
+        available, notes = select_frameworks(frameworks, printer=say)
+        if "qdeep-f64" not in available:
+            available.insert(0, "qdeep-f64")  # the reference of every check and ratio
+            notes.append("qdeep-f64 added: it is the reference of the agreement checks and ratios")
+        available = [n for n in FRAMEWORKS if n in available]
+        images = None
+        if "quanv" in workloads:
+            images, note = load_images(data_dir, sizes.quanv_images, sizes.image_size)
+            notes.append(note)
+            say(note)
+        report = {
+            "benchmark": "peers",
+            "machine": _machine(),
+            "versions": _versions(available),
+            "frameworks": {n: _describe(n) for n in available},
+            "config": {
+                "workloads": list(workloads),
+                "sizes": asdict(sizes),
+                "repeats": repeats,
+                "warmup": warmup,
+                "time_limit_s": time_limit,
+                "memory_limit_gb": memory_limit_gb,
+                "memory_probe": memory_probe,
+                "seed": seed,
+                "threads": threads,
+            },
+            "notes": notes,
+            "checks": {},
+            "rows": [],
+        }
+        options = {
+            "seed": seed,
             "repeats": repeats,
             "warmup": warmup,
-            "time_limit_s": time_limit,
+            "time_limit": time_limit,
             "memory_limit_gb": memory_limit_gb,
             "memory_probe": memory_probe,
-            "seed": seed,
             "threads": threads,
-        },
-        "notes": notes,
-        "checks": {},
-        "rows": [],
-    }
-    # agreement first, for every workload before anything is timed: small versions of each
-    # distinct circuit, gradients included
-    checks = dict.fromkeys(
-        Case(**{**asdict(c), "batch": sizes.check_batch, "backward": True})
-        for workload in workloads
-        for group in workload_cases(workload, sizes)
-        for c in group
-    )
-    for case in checks:
-        worst = check_case(case, available, seed=seed, images=images)
-        report["checks"][f"{case.workload}: {case.label()}"] = worst
-        say(
-            f"agreement {case.workload} ({case.label()}), largest deviation from qdeep-f64: "
-            + ", ".join(f"{n} {d:.1e}" for n, d in worst.items())
+        }
+        # agreement first, for every workload before anything is timed: small versions of each
+        # distinct circuit, gradients included
+        checks = dict.fromkeys(
+            Case(**{**asdict(c), "batch": sizes.check_batch, "backward": True})
+            for workload in workloads
+            for group in workload_cases(workload, sizes)
+            for c in group
         )
-    for workload in workloads:
-        for group in workload_cases(workload, sizes):
-            stopped: dict[str, str] = {}  # framework -> why, for the group's larger sizes
-            for case in group:
-                rows: dict[str, Result] = {}
-                for name in available:
-                    if name in stopped:
-                        rows[name] = _empty_result(case, name, f"not run: {stopped[name]}")
-                active = [n for n in available if n not in stopped]
-                peaks: dict[str, float | None] = {}
-                if workload == "scaling" and memory_probe != "never":
-                    for name in list(active):
-                        budget = memory_limit_gb * 1e9
-                        estimate = estimate_bytes(case, _FRAMEWORKS[name].dtype)
-                        if memory_probe == "auto" and budget and estimate < budget / 16:
-                            continue
-                        say(f"  probing {name} on {case.label()} in a subprocess")
-                        outcome = probe(
-                            name,
-                            case,
-                            seed=seed,
-                            threads=threads,
-                            time_limit=time_limit,
-                            memory_limit_gb=memory_limit_gb,
-                        )
-                        peaks[name] = outcome.peak_rss_mb
-                        if not outcome.ok:
-                            active.remove(name)
-                            rows[name] = _empty_result(case, name, f"not timed: {outcome.note}")
-                            rows[name].peak_rss_mb = outcome.peak_rss_mb
-                            stopped[name] = f"{outcome.note} at {case.label()}"
-                timed = time_case(
+        for case in checks:
+            worst = check_case(case, available, seed=seed, images=images)
+            report["checks"][f"{case.workload}: {case.label()}"] = worst
+            say(
+                f"agreement {case.workload} ({case.label()}), largest deviation from qdeep-f64: "
+                + ", ".join(f"{n} {d:.1e}" for n, d in worst.items())
+            )
+        for workload in workloads:
+            for group in workload_cases(workload, sizes):
+                for result in _run_group(group, available, images, options, say):
+                    report["rows"].append(asdict(result))
+        report["machine"]["load_average_end"] = _load_average()
+        return report
+
+
+def _run_group(
+    group: Sequence[Case],
+    available: Sequence[str],
+    images: np.ndarray | None,
+    options: dict,
+    say: Callable[[str], None],
+) -> list[Result]:
+    """Times a group of cases in increasing size; a framework stopped at one size stays stopped."""
+    stopped: dict[str, str] = {}  # framework -> why
+    results = []
+    budget = options["memory_limit_gb"] * 1e9
+    for case in group:
+        rows = {name: _empty_result(case, name, f"not run: {why}") for name, why in stopped.items()}
+        active = [n for n in available if n not in stopped]
+        peaks: dict[str, float | None] = {}
+        if case.workload == "scaling" and options["memory_probe"] != "never":
+            for name in list(active):
+                estimate = estimate_bytes(case, _FRAMEWORKS[name].dtype)
+                if options["memory_probe"] == "auto" and budget and estimate < budget / 16:
+                    continue
+                say(f"  probing {name} on {case.label()} in a subprocess")
+                outcome = probe(
+                    name,
                     case,
-                    active,
-                    seed=seed,
-                    repeats=repeats,
-                    warmup=warmup,
-                    time_limit=time_limit,
-                    images=images,
+                    seed=options["seed"],
+                    threads=options["threads"],
+                    time_limit=options["time_limit"],
+                    memory_limit_gb=options["memory_limit_gb"],
                 )
-                for name, result in timed.items():
-                    result.peak_rss_mb = peaks.get(name)
-                    rows[name] = result
-                    if result.median is None or result.note.startswith("stopped"):
-                        stopped[name] = f"{result.note} at {case.label()}"
-                for name in available:
-                    report["rows"].append(asdict(rows[name]))
-                    say(f"  {_row_line(rows[name])}")
-    report["machine"]["load_average_end"] = _load_average()
-    return report
+                peaks[name] = outcome.peak_rss_mb
+                if not outcome.ok:
+                    active.remove(name)
+                    rows[name] = _empty_result(case, name, f"not timed: {outcome.note}")
+                    rows[name].peak_rss_mb = outcome.peak_rss_mb
+                    stopped[name] = f"{outcome.note} at {case.label()}"
+        timed = time_case(
+            case,
+            active,
+            seed=options["seed"],
+            repeats=options["repeats"],
+            warmup=options["warmup"],
+            time_limit=options["time_limit"],
+            images=images,
+        )
+        for name, result in timed.items():
+            result.peak_rss_mb = peaks.get(name)
+            rows[name] = result
+            if result.median is None or result.note.startswith("stopped"):
+                stopped[name] = f"{result.note} at {case.label()}"
+        for name in available:
+            results.append(rows[name])
+            say(f"  {_row_line(rows[name])}")
+    return results
 
 
 def _empty_result(case: Case, name: str, note: str) -> Result:
