@@ -437,7 +437,7 @@ class StatevectorEngine:
             self._segmented[split] = program
         return program
 
-    def _real_tensor(self, name: str, value, width: int) -> torch.Tensor:
+    def _real_tensor(self, name: str, value, width: int, offset: int = 0) -> torch.Tensor:
         if isinstance(value, torch.Tensor):
             if value.is_complex():
                 raise QDeepTypeError(f"{name} must be real, got a complex tensor.")
@@ -453,7 +453,13 @@ class StatevectorEngine:
             )
         if value.numel() and not _is_functorch(value):
             if not bool(torch.isfinite(value.detach().sum())):
-                raise QDeepValueError(f"{name} contain NaN or infinite entries.")
+                finite = torch.isfinite(value.detach()).reshape(-1, width)
+                column = int((~finite).any(0).nonzero()[0, 0])
+                parameter = self._parameters[offset + column].name
+                raise QDeepValueError(
+                    f"{name} contain NaN or infinite entries (column {column}, parameter "
+                    f"'{parameter}')."
+                )
         return value
 
     def expectation_values_shared(
@@ -489,7 +495,7 @@ class StatevectorEngine:
         else:
             width = np.asarray(weights).shape[-1]
         split = num_params - width
-        weights = self._real_tensor("weights", weights, width)
+        weights = self._real_tensor("weights", weights, width, offset=num_params - width)
         inputs = self._real_tensor("inputs", inputs, split)
         if weights.dim() != 2 or inputs.shape[-2] != weights.shape[0]:
             raise QDeepValueError(
