@@ -21,6 +21,7 @@ built-in :class:`ValueError` / :class:`TypeError`, so ``except ValueError`` keep
    PrimitiveJobError
    PrimitiveResultError
    CheckpointError
+   DatasetNotFoundError
    MissingOptionalDependencyError
 """
 
@@ -53,7 +54,32 @@ class QubitLimitError(QDeepValueError):
 
 
 class DatasetNotFoundError(QiskitQDeepError, FileNotFoundError):
-    """Dataset files are missing from the given data directory (and no download was asked)."""
+    """Dataset files are missing from the given data directory (and no download was asked).
+
+    Args:
+        message: The full message (the problem and how to fix it).
+        directory: The absolute directory that was searched (``None`` if not known).
+        missing: The names of the missing files.
+        problem: The message without the remedy, so that a caller (the command line) can word
+            its own (``--download`` / ``--data-dir`` instead of ``download=True`` /
+            ``data_dir=``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        directory: str | None = None,
+        missing: list[str] | None = None,
+        problem: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.directory = directory
+        self.missing = list(missing or [])
+        self.problem = problem if problem is not None else message
+
+    def __reduce__(self):
+        return (_rebuild_dataset_error, (self.message, self.directory, self.missing, self.problem))
 
 
 class ISACircuitError(QDeepValueError):
@@ -115,6 +141,10 @@ class MissingOptionalDependencyError(QiskitQDeepError, ImportError):
     """
 
 
+def _rebuild_dataset_error(message, directory, missing, problem):
+    return DatasetNotFoundError(message, directory=directory, missing=missing, problem=problem)
+
+
 def _rebuild_job_error(message, cause, attempts):
     return PrimitiveJobError(message, cause=cause, attempts=attempts)
 
@@ -129,5 +159,6 @@ __all__ = [
     "PrimitiveJobError",
     "PrimitiveResultError",
     "CheckpointError",
+    "DatasetNotFoundError",
     "MissingOptionalDependencyError",
 ]

@@ -468,14 +468,13 @@ def _not_found(kind: str, split: str, directory: str, missing: list[str]) -> Dat
     (``--download``, ``--data-dir``) instead of ``download=True`` and ``data_dir=``.
     """
     problem = f"{kind} {split} files not found in {directory} (missing: {', '.join(missing)})."
-    error = DatasetNotFoundError(
+    return DatasetNotFoundError(
         f"data_dir: {problem} Pass download=True to download them there, "
-        "or data_dir=<directory holding the IDX files>."
+        "or data_dir=<directory holding the IDX files>.",
+        directory=directory,
+        missing=list(missing),
+        problem=problem,
     )
-    error.directory = directory
-    error.missing = list(missing)
-    error.problem = problem
-    return error
 
 
 def load_mnist(

@@ -899,16 +899,15 @@ def plot_ancilla_gradient_error_curve(
         ``path``.
 
     Raises:
-        ImportError: If matplotlib is not installed.
+        MissingOptionalDependencyError: If matplotlib is not installed (an ``ImportError``).
         QDeepValueError: For a ``parameter`` out of range.
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plot_ancilla_gradient_error_curve needs matplotlib: pip install matplotlib"
-        ) from exc
+    from .._optional import require
+
+    require("matplotlib", "plot_ancilla_gradient_error_curve")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     if not 0 <= parameter < curve.exact.shape[0]:
         raise QDeepValueError(f"parameter must be in [0, {curve.exact.shape[0]}), got {parameter}.")
     fig = Figure(figsize=(10, 4))
