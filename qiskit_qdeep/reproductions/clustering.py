@@ -288,7 +288,14 @@ def _mnist_subset(config: ReproductionConfig, count: int) -> tuple[np.ndarray, n
         x, y = load_mnist(config.data_dir, split="train", download=config.download, limit=count)
     except (FileNotFoundError, OSError, ValueError) as exc:
         if config.progress:
-            print(f"deep-clustering: MNIST skipped ({exc})", flush=True)
+            # a missing dataset: say what is missing and name the command-line flags
+            problem = getattr(exc, "problem", None) or getattr(exc, "message", None) or str(exc)
+            hint = (
+                " Pass --download, or --data-dir DIR for a folder that holds them."
+                if getattr(exc, "problem", None)
+                else ""
+            )
+            print(f"deep-clustering: MNIST skipped ({problem}{hint})", flush=True)
         return None
     x = np.asarray(x, dtype=float)
     if x.ndim == 2:
