@@ -4,11 +4,12 @@
 """Sphinx configuration of the qiskit-qdeep documentation.
 
 Build with ``sphinx-build -W -b html docs docs/_build/html`` (warnings are errors; the test suite
-runs the same build in ``test/test_docs.py``). The build is offline: notebooks are rendered from
-their stored outputs (never executed), pandoc comes from the ``pypandoc_binary`` wheel when none is
-on ``PATH``, MathJax is served from the site's own ``_static/mathjax`` (the
-``sphinx-mathjax-offline`` package), and intersphinx links are only resolved with
-``QDEEP_DOCS_INTERSPHINX=1``.
+runs the same build on a copy of ``docs/`` in ``test/test_docs.py``). The build is offline:
+notebooks are rendered from their stored outputs (never executed), pandoc comes from the
+``pypandoc_binary`` wheel when none is on ``PATH``, and intersphinx links are only resolved with
+``QDEEP_DOCS_INTERSPHINX=1``. The site works offline too: MathJax is served from its own
+``_static/mathjax`` (the ``sphinx-mathjax-offline`` package), and no page links a remote script
+or stylesheet.
 """
 
 import os
