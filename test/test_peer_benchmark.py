@@ -589,7 +589,7 @@ class TestLimits(QDeepTestCase):
         self.assertLess(results["pennylane"].ratios["qdeep-f64"], 0.9)
 
     def test_predicted_over_the_limit_is_not_timed(self):
-        linear = _SleepModel(lambda b: 0.002 * b)  # probe 8 ms -> predicted 128 ms
+        linear = _SleepModel(lambda b: 0.004 * b)  # probe 16 ms -> 256 ms, over 2 x 0.1 s
         results = self._time({"qdeep-f64": _SleepModel(lambda b: 0), "pennylane": linear}, 0.1)
         self.assertIsNone(results["pennylane"].median)
         self.assertIn("predicts", results["pennylane"].note)

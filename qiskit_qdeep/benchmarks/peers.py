@@ -47,10 +47,11 @@ float64 and ``1e-4`` for float32, relative to the largest reference magnitude), 
 
 **Timing.** Frameworks are interleaved (round robin over the repetitions, after ``--warmup``
 untimed calls) and the median of ``--repeats`` calls is reported. A framework whose call is
-predicted (from a call on 1/16 of the batch) or measured to take longer than ``--time-limit``
-seconds is stopped for that workload's larger sizes. The table gives each median, the dtype of
-the framework, and the ratios ``t(qdeep-f64) / t`` and ``t(qdeep-f32) / t`` measured in the same
-run (below 1: qiskit-qdeep is faster). ``--output`` writes everything as JSON.
+measured to take longer than ``--time-limit`` seconds (or predicted, from a call on 1/16 of the
+batch, to take more than twice as long) is stopped for that workload's larger sizes. The table
+gives each median, the dtype of the framework, and the ratios ``t(qdeep-f64) / t`` and
+``t(qdeep-f32) / t`` measured in the same run (below 1: qiskit-qdeep is faster). ``--output``
+writes everything as JSON.
 
 Peers are optional; a missing one is skipped with a note (``pip install 'qiskit-qdeep[peers]'``).
 TorchQuantum 0.1.8 pins ``qiskit<1`` and imports Qiskit-1-only modules when its package is
@@ -101,6 +102,10 @@ TORCHQUANTUM_INSTALL = (
 
 #: Environment variables set to the thread count before a peer is imported and in subprocesses.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+#: A framework whose call, predicted from 1/16 of the batch, exceeds this many time limits is not
+#: timed (one under it runs, and stops after the first call over the limit).
+PREDICTION_MARGIN = 2.0
 
 #: Agreement tolerance by real dtype, relative to ``max(1, max |reference|)``.
 TOLERANCES = {torch.float64: 1e-7, torch.float32: 1e-4}
@@ -1081,8 +1086,8 @@ def time_case(
     """Times the frameworks on one case, interleaved (round robin over the repetitions).
 
     Each framework is first called on 1/16 of the batch; when that call, scaled to the whole
-    batch, predicts more than ``time_limit`` seconds the framework is not timed. A framework whose
-    call takes longer than ``time_limit`` is stopped after that call.
+    batch, predicts more than :data:`PREDICTION_MARGIN` times ``time_limit`` the framework is not
+    timed. A framework whose call takes longer than ``time_limit`` is stopped after that call.
 
     Args:
         case: The configuration.
@@ -1108,10 +1113,12 @@ def time_case(
         if small < case.batch:
             probe_input = _tensor(inputs[:small], case, dtype)
             predicted = _timed(model, probe_input, case.backward) * case.batch / small
-            if predicted > time_limit:
+            # scaled linearly from a small batch the prediction overestimates a vectorised
+            # framework and is noisy on a loaded machine: only a clear excess skips the timing
+            if predicted > PREDICTION_MARGIN * time_limit:
                 results[name].note = (
-                    f"not timed: a call on 1/16 of the batch predicts {predicted:.0f} s > "
-                    f"--time-limit {time_limit:g} s"
+                    f"not timed: a call on 1/16 of the batch predicts {predicted:.0f} s, over "
+                    f"{PREDICTION_MARGIN:g} x --time-limit {time_limit:g} s"
                 )
                 continue
         models[name] = (model, tensor)
