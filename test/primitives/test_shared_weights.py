@@ -111,6 +111,29 @@ class TestSharedWeights(QDeepTestCase):
             want = [state.expectation_value(o).real for o in _observables(n)]
             np.testing.assert_allclose(got.reshape(-1).numpy(), want, atol=1e-12)
 
+    def test_real_circuits_run_in_real_arithmetic(self):
+        x, w = ParameterVector("x", 3), ParameterVector("w", 7)
+        qc = QuantumCircuit(3)
+        qc.h(2)
+        for q in range(3):
+            qc.ry(np.pi * x[q], q)
+        qc.cx(0, 1)
+        qc.cry(w[0], 1, 2)
+        qc.cz(0, 2)
+        qc.x(1)
+        for q in range(3):
+            qc.ry(w[1 + q] + x[q], q)
+        qc.swap(0, 2)
+        for q in range(3):
+            qc.ry(w[4 + q], q)
+        for groups in (1, 2):
+            engine = self._compare(qc, list(x), list(w), groups, 50, force=True)
+            self.assertTrue(engine.segmented(3).real)
+        engine = self._compare(qc, list(x), list(w), 2, 50, True, torch.float32, 2e-6)
+        self.assertEqual(engine.segmented(3).dtype, torch.float32)
+        qc.rx(w[0], 0)  # one complex gate: complex arithmetic again
+        self.assertFalse(StatevectorEngine(qc, parameters=list(x) + list(w)).segmented(3).real)
+
     def test_fallback_path_and_float32(self):
         qc, x, w = _reuploading(3, seed=1)
         self._compare(qc, x, w, 2, 5, force=False)

@@ -524,6 +524,8 @@ class StatevectorEngine:
         for start in range(0, rows, size):
             chunk = grouped[:, start : start + size]
             state = program.state(chunk, weights, prepared)
+            if not state.is_complex() and tables[3] is None:
+                state = state.to(self._dtype)  # the Pauli tables are complex
             values = (
                 expectation(state, tables)
                 if functorch or not state.requires_grad

@@ -26,7 +26,9 @@ from .gates import (
     _Op,
     _PermPhaseOp,
     _ResetOp,
+    _scalar,
     _SingleQubitOp,
+    _tensor,
 )
 from .program import CompiledProgram, _Program
 
@@ -295,7 +297,12 @@ def compile_items(
         if entry < num_rot:
             rot_pos[entry] = position
     program = _Program(
-        n, fuser.ops, len(fuser.slots), complex(np.exp(1j * constant_phase)), device, dtype
+        n,
+        fuser.ops,
+        len(fuser.slots),
+        _scalar(np.exp(1j * constant_phase), dtype),
+        device,
+        dtype,
     )
     return CompiledProgram(
         num_qubits=n,
@@ -303,12 +310,10 @@ def compile_items(
         pmap=pmap,
         num_rot=num_rot,
         has_symbolic_phase=bool(phase_exprs),
-        rot_gen=torch.as_tensor(gens, dtype=dtype, device=device),
-        rot_gen_conj=torch.as_tensor(gens.conj(), dtype=dtype, device=device),
-        eye=torch.as_tensor(_I2.reshape(2, 2, 1), dtype=dtype, device=device),
-        const_pool=torch.as_tensor(
-            np.array(consts).reshape(-1, 2, 2, 1), dtype=dtype, device=device
-        ),
+        rot_gen=_tensor(gens, dtype, device),
+        rot_gen_conj=_tensor(gens.conj(), dtype, device),
+        eye=_tensor(_I2.reshape(2, 2, 1), dtype, device),
+        const_pool=_tensor(np.array(consts).reshape(-1, 2, 2, 1), dtype=dtype, device=device),
         gather=torch.as_tensor(gather, dtype=torch.long, device=device),
         gather_width=width,
         rot_pos=torch.as_tensor(rot_pos, dtype=torch.long, device=device),

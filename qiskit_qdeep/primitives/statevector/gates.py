@@ -49,6 +49,21 @@ def _numeric(value: Any) -> float:
     return float(np.real(value))
 
 
+def _tensor(array, dtype: torch.dtype, device) -> torch.Tensor:
+    """``array`` as a tensor of ``dtype``; a real ``dtype`` keeps the real part.
+
+    The compiler asks for a real dtype only when every matrix of the program is real.
+    """
+    array = np.asarray(array)
+    if not dtype.is_complex and np.iscomplexobj(array):
+        array = array.real.copy()
+    return torch.as_tensor(array, dtype=dtype, device=device)
+
+
+def _scalar(value: complex, dtype: torch.dtype):
+    return complex(value) if dtype.is_complex else float(np.real(value))
+
+
 def _rotation_matrix(axis: str, theta: float) -> np.ndarray:
     return math.cos(theta / 2) * _I2 - 1j * math.sin(theta / 2) * _PAULI[axis]
 
@@ -108,10 +123,10 @@ class _PermPhaseOp(_Op):
         self._has_phase = not np.allclose(self.phase, 1.0, atol=0, rtol=0)
         self._perm = torch.as_tensor(self.perm, dtype=torch.long, device=device)
         self._inverse = torch.as_tensor(inverse, dtype=torch.long, device=device)
-        self._phase = torch.as_tensor(self.phase, dtype=dtype, device=device).reshape(-1, 1)
-        self._phase_inv = torch.as_tensor(
-            np.conj(self.phase)[inverse], dtype=dtype, device=device
-        ).reshape(-1, 1)
+        self._phase = _tensor(self.phase, dtype, device).reshape(-1, 1)
+        self._phase_inv = _tensor(np.conj(self.phase)[inverse], dtype=dtype, device=device).reshape(
+            -1, 1
+        )
 
     def forward(self, state, coeffs):
         if not self._is_identity:
@@ -195,14 +210,10 @@ class _SingleQubitOp(_Op):
     def finalize(self, device, dtype):
         """Create the constant matrix tensors (called once after fusion)."""
         if self.matrix is not None:
-            self._const = [complex(v) for v in self.matrix.reshape(-1)]
-            self._const_h = [complex(v) for v in self.matrix.conj().T.reshape(-1)]
-            self._tensor = torch.as_tensor(self.matrix, dtype=dtype, device=device).view(
-                1, 2, 2, 1, 1
-            )
-            self._tensor_h = torch.as_tensor(
-                self.matrix.conj().T.copy(), dtype=dtype, device=device
-            ).view(1, 2, 2, 1, 1)
+            self._const = [_scalar(v, dtype) for v in self.matrix.reshape(-1)]
+            self._const_h = [_scalar(v, dtype) for v in self.matrix.conj().T.reshape(-1)]
+            self._tensor = _tensor(self.matrix, dtype, device).view(1, 2, 2, 1, 1)
+            self._tensor_h = _tensor(self.matrix.conj().T.copy(), dtype, device).view(1, 2, 2, 1, 1)
         self.inplace = bool(self.controls)
 
     # ----- uncontrolled kernels
@@ -320,8 +331,8 @@ class _DenseOp(_Op):
 
     def finalize(self, device, dtype):
         """Create the torch matrices (called once after fusion)."""
-        self._matrix = torch.as_tensor(self.matrix, dtype=dtype, device=device)
-        self._matrix_h = torch.as_tensor(self.matrix.conj().T.copy(), dtype=dtype, device=device)
+        self._matrix = _tensor(self.matrix, dtype, device)
+        self._matrix_h = _tensor(self.matrix.conj().T.copy(), dtype, device)
 
     def _apply(self, state, matrix):
         n = self.num_qubits

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from qiskit.circuit import Parameter, ParameterExpression
 
@@ -152,9 +153,17 @@ class SegmentedProgram:
         #: Whether the circuit can be evaluated this way (no random collapse).
         self.supported = flat.num_resets == 0 or not any(i[0] == "reset" for i in flat.items)
         self.segments: list[_Segment] = []
+        self.real = False
         if not self.supported:
             return
         pieces = split_items(flat.items, frozenset(row_params))
+        #: Whether every gate is real (``RY`` rotations, real fixed gates): the whole split
+        #: then runs in real arithmetic (a real state, real unitaries), a quarter of the
+        #: multiplications of the complex simulation.
+        self.real = all(_is_real_item(item) for item in flat.items)
+        if self.real:
+            dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+            self.dtype = dtype
         for position, (kind, items) in enumerate(pieces):
             if kind == "row":
                 uses_shared = any(_item_parameters(i) & frozenset(shared_params) for i in items)
@@ -332,6 +341,16 @@ class SegmentedProgram:
         return state
 
 
+def _is_real_item(item: tuple) -> bool:
+    """Whether a flattened item is a real matrix (a ``Y`` rotation or a real fixed gate)."""
+    if item[0] == "rot":
+        return item[1] == "y"
+    if item[0] == "reset":
+        return False
+    matrix = item[1]
+    return not np.iscomplexobj(matrix) or bool(np.all(np.abs(np.imag(matrix)) < 1e-15))
+
+
 def _columns_plan(compiled: CompiledProgram) -> list:
     width, slots = compiled.gather_width, compiled.program.num_slots
     gather = compiled.gather.view(width, slots).cpu().numpy()
@@ -382,8 +401,11 @@ def _lin(a, x, b, y):
 
 def _as_column(value, batch: int, dtype, real, device) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
-        return value.to(dtype) if not value.is_complex() else value
-    return torch.full((batch,), complex(value), dtype=dtype, device=device)
+        if value.is_complex() and not dtype.is_complex:
+            return value.real
+        return value.to(dtype)
+    value = complex(value) if dtype.is_complex else float(np.real(value))
+    return torch.full((batch,), value, dtype=dtype, device=device)
 
 
 def _is_functorch(tensor: torch.Tensor) -> bool:
