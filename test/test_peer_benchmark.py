@@ -602,6 +602,23 @@ class TestLimits(QDeepTestCase):
         self.assertIn("stopped after 1 call", results["pennylane"].note)
         self.assertEqual(len(results["pennylane"].times), 1)
 
+    def test_budget_caps_the_timed_calls(self):
+        slow = _SleepModel(lambda b: 0.03 if b == 64 else 0)
+        case = peers.Case("block", "hqnn", 2, 64, reps=1)
+        results = peers.time_case(
+            case,
+            ["qdeep-f64"],
+            seed=0,
+            repeats=9,
+            warmup=1,
+            time_limit=10,
+            budget=0.05,
+            builder=lambda name, case, weights: slow,
+        )
+        self.assertEqual(len(results["qdeep-f64"].times), 2)  # 60 ms > 50 ms after two
+        self.assertIn("2 of 9 calls timed", results["qdeep-f64"].note)
+        self.assertIsNotNone(results["qdeep-f64"].median)
+
     def test_probe_in_subprocess(self):
         case = peers.Case("block", "scaling", 2, 2, observable="Z")
         kwargs = {"seed": 0, "threads": 1, "time_limit": 60}
@@ -610,9 +627,15 @@ class TestLimits(QDeepTestCase):
         self.assertIn("memory limit", killed.note)
         if not os.path.exists("/proc/self/statm"):
             self.skipTest("no /proc on this platform")
+        # the parent grows first: the child's peak must be its own (Linux keeps ru_maxrss across
+        # fork and exec, so reading it would report the parent's peak)
+        ballast = np.ones(60_000_000)  # 480 MB
+        parent = peers._rss_bytes(os.getpid()) / 1e6  # pylint: disable=protected-access
         done = peers.probe("qdeep-f32", case, memory_limit_gb=64, **kwargs)
+        del ballast
         self.assertTrue(done.ok, done.note)
         self.assertGreater(done.peak_rss_mb, 10)
+        self.assertLess(done.peak_rss_mb, parent)
         self.assertGreater(done.seconds, 0)
 
     def test_estimate_bytes(self):
@@ -628,6 +651,7 @@ class TestLimits(QDeepTestCase):
             ({"repeats": 0}, "--repeats"),
             ({"warmup": -1}, "--warmup"),
             ({"time_limit": 0}, "--time-limit"),
+            ({"budget": 0}, "--budget"),
             ({"memory_limit_gb": -1}, "--memory-limit"),
             ({"memory_probe": "sometimes"}, "memory_probe"),
             ({"workloads": ["hqnn", "mnist"]}, "--workloads"),

@@ -46,12 +46,14 @@ float64 and ``1e-4`` for float32, relative to the largest reference magnitude), 
 :class:`PeerMismatchError` before anything is timed.
 
 **Timing.** Frameworks are interleaved (round robin over the repetitions, after ``--warmup``
-untimed calls) and the median of ``--repeats`` calls is reported. A framework whose call is
+untimed calls) and the median of ``--repeats`` calls is reported (fewer for a framework whose
+timed calls on a case add up to more than ``--budget`` seconds). A framework whose call is
 measured to take longer than ``--time-limit`` seconds (or predicted, from a call on 1/16 of the
 batch, to take more than twice as long) is stopped for that workload's larger sizes. The table
 gives each median, the dtype of the framework, and the ratios ``t(qdeep-f64) / t`` and
 ``t(qdeep-f32) / t`` measured in the same run (below 1: qiskit-qdeep is faster). ``--output``
-writes everything as JSON.
+writes everything as JSON. The timed calls of all frameworks run in one process and share its
+memory allocator; each scaling probe runs alone in a fresh process (its time is not reported).
 
 Peers are optional; a missing one is skipped with a note (``pip install 'qiskit-qdeep[peers]'``).
 TorchQuantum 0.1.8 pins ``qiskit<1`` and imports Qiskit-1-only modules when its package is
@@ -69,6 +71,7 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import math
 import os
 import platform
 import statistics
@@ -945,8 +948,6 @@ def estimate_bytes(case: Case, dtype: torch.dtype) -> int:
 
 def _probe_child(spec_json: str) -> int:
     """Subprocess side of :func:`probe`: one call, then a JSON line with time and peak RSS."""
-    import resource  # noqa: PLC0415
-
     spec = json.loads(spec_json)
     torch.set_num_threads(spec["threads"])
     case = Case(**spec["case"])
@@ -958,9 +959,30 @@ def _probe_child(spec_json: str) -> int:
     start = time.perf_counter()
     model.step(tensor, case.backward)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _peak_rss_bytes()
     print(json.dumps({"seconds": seconds, "peak_rss": peak, "base_rss": base}), flush=True)
     return 0
+
+
+def _peak_rss_bytes() -> int | None:
+    """Peak resident memory of this process (``VmHWM``; ``ru_maxrss`` where there is no /proc).
+
+    Linux keeps ``ru_maxrss`` across ``fork`` and ``exec``, so in a subprocess it can report the
+    parent's peak; ``VmHWM`` belongs to the process's own address space.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 @dataclass
@@ -1056,7 +1078,8 @@ def probe(
     for line in reversed(lines):
         if line.startswith("{"):
             data = json.loads(line)
-            return ProbeResult(True, data["seconds"], data["peak_rss"] / 1e6, "")
+            peak = max(peak, data["peak_rss"] or 0)
+            return ProbeResult(True, data["seconds"], peak / 1e6 if peak else None, "")
     tail = stderr.strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
     if process.returncode in (-9, 137):
         tail = ["killed (out of memory?)"]
@@ -1080,6 +1103,7 @@ def time_case(
     repeats: int,
     warmup: int,
     time_limit: float,
+    budget: float = math.inf,
     images: np.ndarray | None = None,
     builder: Callable[[str, Case, np.ndarray], _Model] = build_model,
 ) -> dict[str, Result]:
@@ -1087,7 +1111,9 @@ def time_case(
 
     Each framework is first called on 1/16 of the batch; when that call, scaled to the whole
     batch, predicts more than :data:`PREDICTION_MARGIN` times ``time_limit`` the framework is not
-    timed. A framework whose call takes longer than ``time_limit`` is stopped after that call.
+    timed. A framework whose call takes longer than ``time_limit`` is stopped after that call, and
+    one whose timed calls add up to more than ``budget`` seconds is timed no more (its median is
+    over fewer calls).
 
     Args:
         case: The configuration.
@@ -1096,6 +1122,7 @@ def time_case(
         repeats: Timed calls per framework (the median is reported).
         warmup: Untimed calls per framework before the timed ones.
         time_limit: Limit of one call, in seconds.
+        budget: Seconds of timed calls per framework after which it is timed no more.
         images: Images for ``"quanv"``.
         builder: Builds a framework's model.
 
@@ -1134,6 +1161,12 @@ def time_case(
                 results[name].note = (
                     f"stopped after {rep + 1} call(s): {seconds:.1f} s > --time-limit "
                     f"{time_limit:g} s"
+                )
+                del models[name]
+            elif rep < warmup + repeats - 1 and sum(results[name].times) > budget:
+                results[name].note = (
+                    f"{len(results[name].times)} of {repeats} calls timed: --budget {budget:g} s "
+                    "spent"
                 )
                 del models[name]
     for result in results.values():
@@ -1251,6 +1284,7 @@ def run_benchmark(
     repeats: int = 9,
     warmup: int = 1,
     time_limit: float = 60.0,
+    budget: float = 120.0,
     memory_limit_gb: float = 8.0,
     memory_probe: str = "auto",
     seed: int = 7,
@@ -1267,6 +1301,8 @@ def run_benchmark(
         repeats: Timed calls per framework and case (median reported).
         warmup: Untimed calls before them.
         time_limit: Longest call, in seconds, before a framework is stopped.
+        budget: Seconds of timed calls per framework and case; a slow framework gets fewer
+            calls than ``repeats`` (at least one).
         memory_limit_gb: Memory budget of one call (peak RSS of the probing subprocess, GB).
         memory_probe: ``"auto"``: probe the ``scaling`` cases in a subprocess when
             :func:`estimate_bytes` exceeds 1/16 of the budget; ``"always"``; ``"never"``.
@@ -1292,6 +1328,8 @@ def run_benchmark(
             raise QDeepValueError(f"--{name} must be an integer >= {low}, got {value!r}.")
     if not time_limit > 0:
         raise QDeepValueError(f"--time-limit must be positive, got {time_limit!r}.")
+    if not budget > 0:
+        raise QDeepValueError(f"--budget must be positive, got {budget!r}.")
     if not memory_limit_gb >= 0:
         raise QDeepValueError(
             f"--memory-limit must be >= 0 (GB; 0: none), got {memory_limit_gb!r}."
@@ -1325,6 +1363,7 @@ def run_benchmark(
                 "repeats": repeats,
                 "warmup": warmup,
                 "time_limit_s": time_limit,
+                "budget_s": budget,
                 "memory_limit_gb": memory_limit_gb,
                 "memory_probe": memory_probe,
                 "seed": seed,
@@ -1339,6 +1378,7 @@ def run_benchmark(
             "repeats": repeats,
             "warmup": warmup,
             "time_limit": time_limit,
+            "budget": budget,
             "memory_limit_gb": memory_limit_gb,
             "memory_probe": memory_probe,
             "threads": threads,
@@ -1408,6 +1448,7 @@ def _run_group(
             repeats=options["repeats"],
             warmup=options["warmup"],
             time_limit=options["time_limit"],
+            budget=options["budget"],
             images=images,
         )
         for name, result in timed.items():
@@ -1531,6 +1572,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds of one call beyond which a framework is stopped (default %(default)s)",
     )
     parser.add_argument(
+        "--budget",
+        type=float,
+        default=120.0,
+        help="seconds of timed calls per framework and case; a slower framework gets fewer than "
+        "--repeats calls (default %(default)s)",
+    )
+    parser.add_argument(
         "--memory-limit",
         type=float,
         default=8.0,
@@ -1568,6 +1616,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         repeats=repeats,
         warmup=args.warmup,
         time_limit=args.time_limit,
+        budget=args.budget,
         memory_limit_gb=args.memory_limit,
         memory_probe=args.memory_probe,
         seed=args.seed,
