@@ -30,8 +30,9 @@ def _v1_hint(obj: Any, kind: str) -> str:
         return ""
     return (
         f" {type(obj).__name__} is a V1 primitive; qiskit-qdeep only runs on V2 primitives "
-        f"(e.g. qiskit.primitives.Statevector{kind}, qiskit_aer.primitives.{kind}V2, "
-        f"qiskit_ibm_runtime.{kind}V2 or qiskit_ibm_runtime.executor_{kind.lower()}.{kind})."
+        f"(e.g. qiskit.primitives.Statevector{kind}, qiskit_aer.primitives.{kind}V2, or on IBM "
+        f"Quantum qiskit_ibm_runtime.executor_{kind.lower()}.{kind}; the server-side "
+        f"qiskit_ibm_runtime.{kind}V2 still works but is deprecated)."
     )
 
 
