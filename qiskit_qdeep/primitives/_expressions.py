@@ -52,6 +52,47 @@ def _is_number(value: Any) -> bool:
     return not isinstance(value, ParameterExpression)
 
 
+#: Compiled functions by (kind, canonical expression): circuits repeat the same expression
+#: shapes on different parameters (feature maps), and compiling with ``lambdify`` dominates
+#: the compile time of a new circuit.
+_LAMBDIFY_CACHE: dict[tuple[str, str], Any] = {}
+_LAMBDIFY_CACHE_SIZE = 512
+
+
+def _lambdify(kind: str, symbols, expression):
+    key = (kind, f"{len(symbols)}:{sympy.srepr(expression)}")
+    func = _LAMBDIFY_CACHE.get(key)
+    if func is None:
+        modules = _torch_modules() if kind == "torch" else "numpy"
+        func = sympy.lambdify(symbols, expression, modules=modules)
+        if len(_LAMBDIFY_CACHE) >= _LAMBDIFY_CACHE_SIZE:
+            _LAMBDIFY_CACHE.pop(next(iter(_LAMBDIFY_CACHE)))
+        _LAMBDIFY_CACHE[key] = func
+    return func
+
+
+class _LazyFunctions:
+    """The numpy, gradient and torch functions of one expression, compiled on first use."""
+
+    __slots__ = ("_symbols", "_value", "_grads", "_compiled")
+
+    def __init__(self, symbols, value, grads) -> None:
+        self._symbols = symbols
+        self._value = value
+        self._grads = grads
+        self._compiled: dict[str, Any] = {}
+
+    def __getitem__(self, kind: str):
+        func = self._compiled.get(kind)
+        if func is None:
+            if kind == "grad":
+                func = [_lambdify("numpy", self._symbols, g) for g in self._grads]
+            else:
+                func = _lambdify(kind, self._symbols, self._value)
+            self._compiled[kind] = func
+        return func
+
+
 class ParameterMap:
     """Evaluates a list of gate-parameter expressions on batches of parameter values.
 
@@ -138,12 +179,7 @@ class ParameterMap:
         if any(v.has(sympy.I) for v in [value, *grad_exprs]):
             raise QDeepValueError(f"Gate parameter expression '{expr}' is complex.")
         cols = [index[p] for p in expr_params]
-        funcs = {
-            "numpy": sympy.lambdify(symbols, value, modules="numpy"),
-            "grad": [sympy.lambdify(symbols, g, modules="numpy") for g in grad_exprs],
-            "torch": sympy.lambdify(symbols, value, modules=_torch_modules()),
-        }
-        return j, cols, funcs, grad_exprs, 1.0
+        return j, cols, _LazyFunctions(symbols, value, grad_exprs), grad_exprs, 1.0
 
     def numpy(self, values: np.ndarray) -> np.ndarray:
         """Occurrence angles for ``values`` of shape ``(..., num_parameters)``.
