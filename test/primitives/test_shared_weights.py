@@ -244,3 +244,31 @@ class TestLayersUseSharedWeights(QDeepTestCase):
         num_out = layer.outputs_per_filter
         ref = ref.reshape(6, patches.shape[1], f, num_out).permute(0, 2, 3, 1)
         torch.testing.assert_close(out.reshape(ref.shape), ref, atol=1e-10, rtol=0)
+
+
+class TestSplitMixKernel(QDeepTestCase):
+    """The large-state single-qubit kernel (no broadcast intermediate) equals the broadcast one."""
+
+    def test_forced_split_kernel_matches(self):
+        from qiskit_qdeep.primitives.statevector import gates
+
+        qc, x, w = _reuploading(4, seed=3)
+        engine = StatevectorEngine(qc, parameters=x + w)
+        values = torch.rand(33, len(x) + len(w), dtype=torch.float64, requires_grad=True)
+        obs = _observables(4)
+        results = []
+        for limit in (1 << 62, 1):  # never / always split
+            with mock.patch.object(gates, "_SPLIT_MIX_MIN", limit):
+                out = engine.expectation_values(values, obs)
+                (grad,) = torch.autograd.grad(out.sum(), values)
+                with torch.no_grad():
+                    state = engine.statevector(values.detach())
+            results.append((out.detach(), grad, state))
+        for got, want in zip(results[1], results[0], strict=True):
+            torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
+        bound = qc.assign_parameters(
+            dict(zip(x + w, values[0].detach().tolist(), strict=True)), strict=False
+        )
+        np.testing.assert_allclose(
+            results[1][2][0].numpy(), Statevector(bound).data, atol=1e-12, rtol=0
+        )

@@ -39,6 +39,20 @@ _ONE_QUBIT_ROTATIONS = frozenset({"rx", "ry", "rz", "p", "u1", "u", "u3", "u2", 
 _TWO_QUBIT_ROTATIONS = frozenset({"rxx", "ryy", "rzz", "rzx"})
 
 
+#: Amplitudes (times batch) from which :meth:`_SingleQubitOp._mix` uses the split kernel.
+_SPLIT_MIX_MIN = 1 << 18
+
+
+def _records_graph(*tensors: torch.Tensor) -> bool:
+    """Whether autograd or a ``torch.func`` transform records operations on ``tensors``."""
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return True
+    try:
+        return any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+    except AttributeError:  # pragma: no cover - very old torch
+        return False
+
+
 def _is_symbolic(value: Any) -> bool:
     return isinstance(value, ParameterExpression) and len(value.parameters) > 0
 
@@ -218,8 +232,29 @@ class _SingleQubitOp(_Op):
 
     # ----- uncontrolled kernels
     def _mix(self, state, matrix):
+        if state.numel() >= _SPLIT_MIX_MIN and not _records_graph(state, matrix):
+            return self._mix_split(state, matrix)
         shape = self._mix_view if state.dim() == 2 else state.shape[:1] + self._mix_view
         return (matrix * state.view(shape)).sum(-3).view(state.shape)
+
+    def _mix_split(self, state, matrix):
+        """``new0 = a x0 + b x1``, ``new1 = c x0 + d x1`` written into one output.
+
+        On large states this reads and writes the state once, where the broadcast product and
+        sum of :meth:`_mix` materialise twice the state (4-5x faster above ~10 qubits). It uses
+        ``out=`` kernels, so only where autograd records nothing.
+        """
+        shape = self._diag_view if state.dim() == 2 else state.shape[:1] + self._diag_view
+        view = state.view(shape)
+        x0, x1 = view.select(-3, 0), view.select(-3, 1)
+        out = torch.empty_like(view)
+        new0, new1 = out.select(-3, 0), out.select(-3, 1)
+        m = matrix[0] if matrix.dim() == 5 else matrix  # (2, 2, 1, B)
+        torch.mul(x0, m[0, 0], out=new0)
+        new0.addcmul_(x1, m[0, 1])
+        torch.mul(x0, m[1, 0], out=new1)
+        new1.addcmul_(x1, m[1, 1])
+        return out.view(state.shape)
 
     def _scale(self, state, diag):
         shape = self._diag_view if state.dim() == 2 else state.shape[:1] + self._diag_view
