@@ -66,9 +66,28 @@ primitive for every layer, model and algorithm of the package.
    StatevectorEngine
    TorchStatevectorEstimator
    TorchStatevectorSampler
+
+Exact noisy density-matrix simulation in torch
+----------------------------------------------
+
+An exact classical density-matrix simulation (memory ``4**num_qubits``) with the noise of a
+``qiskit_aer`` noise model or of a backend (``from_backend``), differentiable with autograd,
+also exposed as V2 primitives.
+
+.. autosummary::
+   :toctree: ../stubs/
+
+   DensityMatrixEngine
+   TorchDensityMatrixEstimator
+   TorchDensityMatrixSampler
 """
 
 from .batch import run_estimator_batch, run_sampler_batch
+from .density_matrix import (
+    DensityMatrixEngine,
+    TorchDensityMatrixEstimator,
+    TorchDensityMatrixSampler,
+)
 from .exact import (
     ExactEstimatorRunner,
     ExactSamplerRunner,
@@ -107,6 +126,9 @@ __all__ = [
     "StatevectorEngine",
     "TorchStatevectorEstimator",
     "TorchStatevectorSampler",
+    "DensityMatrixEngine",
+    "TorchDensityMatrixEstimator",
+    "TorchDensityMatrixSampler",
     "estimator_runner",
     "sampler_runner",
     "ExactEstimatorRunner",
