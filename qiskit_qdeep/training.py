@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._distributed import current_group, setup_guard
 from ._progress import tqdm
 from ._validation import check_int
 from .exceptions import CheckpointError, PrimitiveJobError, QDeepTypeError, QDeepValueError
@@ -156,6 +157,8 @@ _FIT_FORMAT = "qiskit_qdeep.fit_classifier"
 #: The entries of a fit_classifier checkpoint (format and settings added in version 1).
 _FIT_KEYS = ("model", "optimizer", "scheduler", "generator", "torch_rng", "history", "epoch")
 _POSITION_KEYS = ("order", "begin", "total", "correct", "seen", "seconds")
+#: Checkpoint entry of a data-parallel run: the torch RNG state of every rank, in rank order.
+_RANK_RNG = "rank_torch_rng"
 
 
 def _checkpoint_path(checkpoint: Any) -> str:
@@ -703,74 +706,111 @@ def fit_classifier(
         PrimitiveJobError: If a primitive job keeps failing; the message says where the
             checkpoint was written and how to resume.
     """
-    if loss not in LOSSES:
-        raise QDeepValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
-    if lr_schedule not in SCHEDULES:
-        raise QDeepValueError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}.")
-    if not isinstance(model, nn.Module):
-        raise QDeepTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-    check_int("epochs", epochs, minimum=0)
-    check_int("batch_size", batch_size)
-    if stop_after is not None:
-        check_int("stop_after", stop_after, minimum=0)
-    if stop_after_batches is not None:
-        check_int("stop_after_batches", stop_after_batches, minimum=0)
-        if checkpoint is None:
-            raise QDeepValueError("stop_after_batches needs a checkpoint path to resume from.")
-    x = _as_tensor(inputs, torch.get_default_dtype(), "inputs")
-    y = _as_labels(targets)
-    if len(x) != len(y) or len(x) == 0:
-        raise QDeepValueError(
-            f"inputs and targets must be non-empty and of equal length, got {len(x)} and {len(y)}."
-        )
-    if not torch.isfinite(x).all():
-        raise QDeepValueError("Training inputs contain NaN or inf.")
-    path = None if checkpoint is None else _prepare_checkpoint_path(checkpoint)
-    saved = None
-    if path is not None and os.path.exists(path):  # checked before anything is modified
-        saved = _open_checkpoint(path, _FIT_FORMAT, "fit_classifier", _FIT_KEYS)
-        _check_fit_state(path, saved, len(x))
-        _check_state_dict(path, model, saved["model"])
-    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    groups = [dict(group) for group in optimizer.param_groups]  # this call's hyper-parameters
-    settings = None  # what the checkpoint records of this call (everything that shapes training)
-    if path is not None:
-        settings = {
-            "model": _module_structure(model),
-            **_optimizer_settings(optimizer),
-            "batch_size": batch_size,
-            "loss": loss,
-            "lr_schedule": lr_schedule,
-            "seed": _plain(seed),
-            "inputs": _fingerprint(x),
-            "targets": _fingerprint(y),
-            "eval_data": None if eval_data is None else _eval_fingerprint(eval_data),
-        }
-        if lr_schedule == "cosine":  # the epoch count sets the annealing period
-            settings["epochs"] = epochs
-    scheduler = None
-    if lr_schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    history = TrainingHistory()
-    start_epoch = 0
-    position = None  # where an interrupted epoch goes on
-    if saved is not None:
-        recorded = saved.get("settings")
-        compared = dict(settings)
-        if isinstance(recorded, dict) and "epochs" in recorded:
-            compared["epochs"] = epochs  # the checkpoint's run was annealed over its epochs
-        changed = _check_settings(
-            path, recorded, compared, allow_changed_hyperparameters, "fit_classifier"
-        )
-        history, start_epoch, position = _resume_fit(
-            path, saved, model, optimizer, scheduler, generator, epochs, changed
-        )
-        if changed:
-            _use_new_settings(
-                changed, optimizer, groups, scheduler, generator, seed, start_epoch, epochs
+    group = current_group()
+    with setup_guard(group):
+        if loss not in LOSSES:
+            raise QDeepValueError(f"loss must be one of {LOSSES}, got {loss!r}.")
+        if lr_schedule not in SCHEDULES:
+            raise QDeepValueError(f"lr_schedule must be one of {SCHEDULES}, got {lr_schedule!r}.")
+        if not isinstance(model, nn.Module):
+            raise QDeepTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        check_int("epochs", epochs, minimum=0)
+        check_int("batch_size", batch_size)
+        if stop_after is not None:
+            check_int("stop_after", stop_after, minimum=0)
+        if stop_after_batches is not None:
+            check_int("stop_after_batches", stop_after_batches, minimum=0)
+            if checkpoint is None:
+                raise QDeepValueError("stop_after_batches needs a checkpoint path to resume from.")
+        x = _as_tensor(inputs, torch.get_default_dtype(), "inputs")
+        y = _as_labels(targets)
+        if len(x) != len(y) or len(x) == 0:
+            raise QDeepValueError(
+                "inputs and targets must be non-empty and of equal length, got "
+                f"{len(x)} and {len(y)}."
             )
+        if not torch.isfinite(x).all():
+            raise QDeepValueError("Training inputs contain NaN or inf.")
+        path = None
+        if checkpoint is not None:  # rank 0 alone creates folders and probes for writing
+            main = group is None or group.is_main
+            path = _prepare_checkpoint_path(checkpoint) if main else _checkpoint_path(checkpoint)
+        saved = None
+        if path is not None and os.path.exists(path):  # checked before anything is modified
+            saved = _open_checkpoint(path, _FIT_FORMAT, "fit_classifier", _FIT_KEYS)
+            _check_fit_state(path, saved, len(x))
+            _check_state_dict(path, model, saved["model"])
+            _check_rank_rng(path, saved)
+        optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+        groups = [dict(g) for g in optimizer.param_groups]  # this call's hyper-parameters
+        settings = (
+            None  # what the checkpoint records of this call (everything that shapes training)
+        )
+        if path is not None:
+            settings = {
+                "model": _module_structure(model),
+                **_optimizer_settings(optimizer),
+                "batch_size": batch_size,
+                "loss": loss,
+                "lr_schedule": lr_schedule,
+                "seed": _plain(seed),
+                "inputs": _fingerprint(x),
+                "targets": _fingerprint(y),
+                "eval_data": None if eval_data is None else _eval_fingerprint(eval_data),
+            }
+            if lr_schedule == "cosine":  # the epoch count sets the annealing period
+                settings["epochs"] = epochs
+            if group is not None and group.world_size > 1:  # batch_size is per process
+                settings["world_size"] = group.world_size
+        scheduler = None
+        if lr_schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+        generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        history = TrainingHistory()
+        start_epoch = 0
+        position = None  # where an interrupted epoch goes on
+        if saved is not None:
+            recorded = saved.get("settings")
+            compared = dict(settings)
+            if isinstance(recorded, dict) and "epochs" in recorded:
+                compared["epochs"] = epochs  # the checkpoint's run was annealed over its epochs
+            if isinstance(recorded, dict) and (group is not None or "world_size" in recorded):
+                # checkpoints without the entry were written by one process
+                recorded = {**recorded, "world_size": recorded.get("world_size", 1)}
+                compared["world_size"] = 1 if group is None else group.world_size
+            changed = _check_settings(
+                path, recorded, compared, allow_changed_hyperparameters, "fit_classifier"
+            )
+            history, start_epoch, position = _resume_fit(
+                path, saved, model, optimizer, scheduler, generator, epochs, changed
+            )
+            if changed:
+                _use_new_settings(
+                    changed, optimizer, groups, scheduler, generator, seed, start_epoch, epochs
+                )
+            if group is not None and "seed" not in changed:
+                _restore_rank_rng(path, saved, group.rank)
+    world_size = 1 if group is None else group.world_size
+    net = model
+    if group is not None:
+        group.check_same(
+            {
+                "inputs": _fingerprint(x),
+                "targets": _fingerprint(y),
+                "eval_data": None if eval_data is None else _eval_fingerprint(eval_data),
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "loss": loss,
+                "lr_schedule": lr_schedule,
+                "seed": _plain(seed),
+                "checkpoint": None if checkpoint is None else os.path.abspath(checkpoint),
+                "stop_after": stop_after,
+                "stop_after_batches": stop_after_batches,
+                "model": _module_structure(model),
+            }
+        )
+        net = group.wrap(model)  # DDP: broadcasts rank 0's state, averages the gradients
 
     def snapshot(epoch: int, rng_state: torch.Tensor, at: dict | None) -> dict:
         return {
@@ -787,13 +827,37 @@ def fit_classifier(
             "position": at,
         }
 
+    def save(epoch: int, rng_state: torch.Tensor, at: dict | None) -> None:
+        if group is None:
+            _save_checkpoint(checkpoint, snapshot(epoch, rng_state, at))
+            return
+        states = group.gather(rng_state)  # every rank's torch RNG, for an exact resume
+        with group.agree("while writing the checkpoint"):
+            if group.is_main:  # the other ranks wait in agree()
+                _save_checkpoint(checkpoint, {**snapshot(epoch, states[0], at), _RANK_RNG: states})
+
+    def stop(exc: Exception | None, epoch: int, rng_state: torch.Tensor, at: dict, begin):
+        """Every rank ends here when any rank failed in a batch or the evaluation."""
+        failed = group.failures(exc)
+        primitive = all(is_primitive for _, _, is_primitive in failed)
+        if primitive and checkpoint is not None:  # as in one process: the state before it
+            save(epoch, rng_state, at)
+        if isinstance(exc, PrimitiveJobError) and primitive:
+            _raise_with_checkpoint(exc, checkpoint, at, epoch, begin, save=False)
+        if exc is not None:
+            raise exc
+        stage = f"in epoch {epoch + 1}" + ("" if begin is None else f", sample {begin}")
+        advice = _resume_advice(checkpoint, epoch, begin) if primitive else ""
+        raise group.peer_error(stage, failed, advice)
+
     bar = tqdm(
         range(start_epoch, epochs),
         desc=desc,
-        disable=not progress,
+        disable=not progress or (group is not None and not group.is_main),
         initial=start_epoch,
         total=epochs,
     )
+    step = batch_size * world_size  # the global batch
     batches_run = 0
     for epoch in bar:
         if stop_after is not None and epoch - start_epoch >= stop_after:
@@ -821,37 +885,81 @@ def fit_classifier(
                 "seconds": spent + time.perf_counter() - began,
             }
 
-        for begin in range(first, len(order), batch_size):
+        for begin in range(first, len(order), step):
             if stop_after_batches is not None and batches_run >= stop_after_batches:
-                _save_checkpoint(checkpoint, snapshot(epoch, torch.get_rng_state(), where(begin)))
+                save(epoch, torch.get_rng_state(), where(begin))
                 return history
             rng_state = torch.get_rng_state()
-            idx = order[begin : begin + batch_size]
-            try:
-                optimizer.zero_grad()
-                logits = model(x[idx])
-                value = _loss(loss, logits, y[idx], logits.shape[-1])
-                value.backward()
-            except PrimitiveJobError as exc:
-                _raise_with_checkpoint(
-                    exc, checkpoint, snapshot(epoch, rng_state, where(begin)), epoch, begin
+            idx = order[begin : begin + step]
+            if group is None:
+                try:
+                    optimizer.zero_grad()
+                    logits = model(x[idx])
+                    value = _loss(loss, logits, y[idx], logits.shape[-1])
+                    value.backward()
+                except PrimitiveJobError as exc:
+                    _raise_with_checkpoint(
+                        exc, checkpoint, snapshot(epoch, rng_state, where(begin)), epoch, begin
+                    )
+                optimizer.step()
+                total += value.item() * len(idx)
+                correct += int((logits.argmax(dim=-1) == y[idx]).sum())
+                seen += len(idx)
+            else:
+                local = idx[group.rank :: world_size]  # this rank's share of the global batch
+                count = len(local)
+                # DDP averages the ranks' gradients: weighting each rank's mean loss by its share
+                # makes that the mean over the global batch, also for uneven last batches
+                weight = count * world_size / len(idx)
+                if count == 0:  # joins the gradient all-reduce with a zero weight
+                    local = idx[:1]
+                failure, stats = None, [0.0, 0.0, 0.0]
+                try:
+                    optimizer.zero_grad()
+                    logits = net(x[local])
+                    value = _loss(loss, logits, y[local], logits.shape[-1])
+                    if count:
+                        hits = int((logits.argmax(dim=-1) == y[local]).sum())
+                        stats = [value.item() * count, float(hits), float(count)]
+                except Exception as exc:  # agreed on below, so no rank waits for this one
+                    failure = exc
+                flag, batch_total, batch_correct, batch_seen = group.all_sum(
+                    [float(failure is not None), *stats]
                 )
-            optimizer.step()
-            total += value.item() * len(idx)
-            correct += int((logits.argmax(dim=-1) == y[idx]).sum())
-            seen += len(idx)
+                if flag:
+                    stop(failure, epoch, rng_state, where(begin), begin)
+                (value if weight == 1 else value * weight).backward()
+                optimizer.step()
+                total += batch_total
+                correct += round(batch_correct)
+                seen += round(batch_seen)
             batches_run += 1
         seconds = spent + time.perf_counter() - began
+        if group is not None:
+            seconds = group.all_max(seconds)  # every rank records the same history
         postfix = {"loss": f"{total / seen:.4f}"}
         evaluated = None
         if eval_data is not None:
             rng_state = torch.get_rng_state()
-            try:
-                evaluated = evaluate_classifier(model, *eval_data, loss=loss)
-            except PrimitiveJobError as exc:
-                _raise_with_checkpoint(
-                    exc, checkpoint, snapshot(epoch, rng_state, where(len(order))), epoch, None
+            if group is None:
+                try:
+                    evaluated = evaluate_classifier(model, *eval_data, loss=loss)
+                except PrimitiveJobError as exc:
+                    _raise_with_checkpoint(
+                        exc, checkpoint, snapshot(epoch, rng_state, where(len(order))), epoch, None
+                    )
+            else:
+                failure, stats = None, [0.0, 0.0, 0.0]
+                try:
+                    stats = _evaluate_shard(model, eval_data, loss, group.rank, world_size)
+                except Exception as exc:
+                    failure = exc
+                flag, eval_total, eval_correct, eval_seen = group.all_sum(
+                    [float(failure is not None), *stats]
                 )
+                if flag:
+                    stop(failure, epoch, rng_state, where(len(order)), None)
+                evaluated = (round(eval_correct) / eval_seen, eval_total / eval_seen)
         history.epoch_seconds.append(seconds)
         if scheduler is not None:
             scheduler.step()
@@ -864,7 +972,7 @@ def fit_classifier(
             postfix["test_acc"] = f"{acc:.4f}"
         bar.set_postfix(postfix)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, snapshot(epoch + 1, torch.get_rng_state(), None))
+            save(epoch + 1, torch.get_rng_state(), None)
     return history
 
 
@@ -950,28 +1058,89 @@ def _use_new_settings(changed, optimizer, groups, scheduler, generator, seed, st
         torch.manual_seed(seed)
 
 
+def _resume_advice(checkpoint: str | os.PathLike | None, epoch: int, begin: int | None) -> str:
+    """What a :class:`PrimitiveJobError` from training says about the checkpoint."""
+    at = f"epoch {epoch + 1}" + ("" if begin is None else f", sample {begin} of the epoch")
+    if checkpoint is None:
+        return (
+            f"Training stopped in {at}; nothing was saved. Pass checkpoint=<path> to "
+            "fit_classifier to save the training state when a primitive fails."
+        )
+    return (
+        f"Training stopped in {at}; the state before this batch was saved to "
+        f"'{os.fspath(checkpoint)}'. To resume, fix or replace the primitive and call "
+        "fit_classifier again with the same arguments and the same checkpoint path: training "
+        "goes on from that batch exactly as if it had not failed."
+    )
+
+
 def _raise_with_checkpoint(
     exc: PrimitiveJobError,
     checkpoint: str | os.PathLike | None,
     state: dict,
     epoch: int,
     begin: int | None,
+    *,
+    save: bool = True,
 ) -> None:
-    """Saves ``state`` (if there is a checkpoint path) and raises ``exc`` with resume advice."""
-    at = f"epoch {epoch + 1}" + ("" if begin is None else f", sample {begin} of the epoch")
-    if checkpoint is None:
-        advice = (
-            f"Training stopped in {at}; nothing was saved. Pass checkpoint=<path> to "
-            "fit_classifier to save the training state when a primitive fails."
-        )
-    else:
+    """Saves ``state`` (if there is a checkpoint path) and raises ``exc`` with resume advice.
+
+    With ``save=False`` the state was saved already (by rank 0 of a data-parallel run).
+    """
+    if checkpoint is not None and save:
         _save_checkpoint(checkpoint, state)
-        advice = (
-            f"Training stopped in {at}; the state before this batch was saved to "
-            f"'{os.fspath(checkpoint)}'. To resume, fix or replace the primitive and call "
-            "fit_classifier again with the same arguments and the same checkpoint path: training "
-            "goes on from that batch exactly as if it had not failed."
-        )
+    advice = _resume_advice(checkpoint, epoch, begin)
     raise PrimitiveJobError(
         f"{exc.message} {advice}", cause=exc.cause, attempts=exc.attempts
     ) from exc
+
+
+def _check_rank_rng(where: str, saved: dict) -> None:
+    """Checks the per-rank torch RNG states of a data-parallel checkpoint (if it has them)."""
+    states = saved.get(_RANK_RNG)
+    if states is None:
+        return
+    expected = torch.get_rng_state()
+    if not isinstance(states, list) or not all(
+        isinstance(s, torch.Tensor) and (s.dtype, s.shape) == (expected.dtype, expected.shape)
+        for s in states
+    ):
+        raise CheckpointError(f"Checkpoint '{where}' has invalid per-process torch RNG states.")
+
+
+def _restore_rank_rng(where: str, saved: dict, rank: int) -> None:
+    """Sets this rank's torch RNG state from a data-parallel checkpoint.
+
+    Ranks the checkpoint has no state for (it was written by fewer processes) keep rank 0's,
+    which :func:`_resume_fit` restored.
+    """
+    states = saved.get(_RANK_RNG)
+    if states is not None and rank < len(states):
+        torch.set_rng_state(states[rank])
+
+
+def _evaluate_shard(
+    model: nn.Module, eval_data: Any, loss: str, rank: int, world_size: int
+) -> list[float]:
+    """``[loss sum, correct, count]`` of this rank's share of the evaluation data.
+
+    Rank ``r`` evaluates the samples ``r, r + world_size, ...``; the sums of all ranks give the
+    accuracy and mean loss over the whole set.
+    """
+    try:
+        inputs, targets = eval_data
+    except (TypeError, ValueError):
+        raise QDeepValueError(
+            f"eval_data must be a pair (inputs, targets), got {type(eval_data).__name__}."
+        ) from None
+    x = _as_tensor(inputs, torch.get_default_dtype(), "inputs")
+    y = _as_labels(targets)
+    if len(x) != len(y) or len(x) == 0:
+        raise QDeepValueError(
+            f"inputs and targets must be non-empty and of equal length, got {len(x)} and {len(y)}."
+        )
+    x, y = x[rank::world_size], y[rank::world_size]
+    if not len(x):
+        return [0.0, 0.0, 0.0]
+    accuracy, mean_loss = evaluate_classifier(model, x, y, loss=loss)
+    return [mean_loss * len(x), float(round(accuracy * len(x))), float(len(x))]
