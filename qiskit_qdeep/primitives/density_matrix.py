@@ -440,6 +440,12 @@ class DensityMatrixEngine:
     # ----- evaluation
     def _values(self, values) -> tuple[torch.Tensor, tuple[int, ...]]:
         real = _real_dtype(self.dtype)
+        if values is None:
+            if self.num_parameters:
+                raise QDeepValueError(
+                    f"values must have shape (..., {self.num_parameters}), got None."
+                )
+            values = torch.zeros(0, dtype=real, device=self.device)
         if isinstance(values, torch.Tensor):
             if values.is_complex():
                 raise QDeepTypeError("values must be real, got a complex tensor.")
