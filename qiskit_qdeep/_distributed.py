@@ -19,13 +19,15 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from qiskit.exceptions import QiskitError
 from torch import nn
 
 from .exceptions import PrimitiveJobError, QDeepValueError, QiskitQDeepError
 
 
 def _summary(exc: BaseException, limit: int = 300) -> str:
-    lines = str(exc).strip().splitlines()
+    text = exc.message if isinstance(exc, QiskitError) else str(exc)  # QiskitError quotes str()
+    lines = str(text).strip().splitlines()
     line = lines[0] if lines else ""
     line = line if len(line) <= limit else line[: limit - 3] + "..."
     return f"{type(exc).__name__}: {line}" if line else type(exc).__name__

@@ -1,0 +1,334 @@
+# This code is part of qiskit-qdeep.
+#
+# Licensed under the Apache License, Version 2.0.
+"""Data-parallel :func:`~qiskit_qdeep.training.fit_classifier` on ``torch.distributed`` (gloo).
+
+Two worker processes (``RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT`` in the environment,
+as ``torchrun`` sets them) run every scenario in one launch, so the imports are paid once; the
+test process compares what they saved with one-process runs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import torch
+
+from qiskit_qdeep.exceptions import CheckpointError
+from qiskit_qdeep.training import fit_classifier
+from test import QDeepTestCase
+
+#: Shared by the workers and the reference runs of the test process.
+COMMON = textwrap.dedent(
+    """
+    import torch
+    from torch import nn
+    from qiskit.circuit import ParameterVector
+    from qiskit_qdeep.circuit.library import strongly_entangling_circuit
+    from qiskit_qdeep.exceptions import PrimitiveJobError
+    from qiskit_qdeep.nn import QuantumLayer
+
+    class Fail(nn.Module):
+        '''Identity that raises on its ``at``-th call when armed.'''
+
+        def __init__(self, error=None, at=0):
+            super().__init__()
+            self.error, self.at, self.calls = error, at, 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.error is not None and self.calls == self.at:
+                raise self.error
+            return x
+
+    def build(error=None, at=0):
+        torch.manual_seed(0)
+        x, w = ParameterVector("x", 2), ParameterVector("w", 6)
+        qc = strongly_entangling_circuit(2, reps=1, input_params=x, weight_params=w)
+        layer = QuantumLayer(qc, ["ZI", "IZ"], x, w, seed=0)
+        return nn.Sequential(nn.Linear(3, 2), layer, Fail(error, at), nn.Linear(2, 2))
+
+    def data(n, seed):
+        g = torch.Generator().manual_seed(seed)
+        inputs = torch.rand(n, 3, generator=g, dtype=torch.float64)
+        return inputs, (inputs.sum(1) > 1.5).long()
+
+    # 13 samples, 3 per rank: global batches of 6, 6 and 1 (rank 1 has none in the last one)
+    X, Y = data(13, 1)
+    EVAL = data(5, 2)
+    ARGS = dict(epochs=2, lr=0.05, seed=3, eval_data=EVAL, progress=False)
+    """
+)
+
+WORKER = textwrap.dedent(
+    """
+    import datetime, os, shutil, sys
+    import torch
+    import torch.distributed as dist
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
+    from common import *
+    import qiskit_qdeep.training as training
+    from qiskit_qdeep.training import fit_classifier
+
+    def params(model):
+        return [p.detach().clone() for p in model.parameters()]
+
+    def outcome(call):
+        try:
+            call()
+        except Exception as exc:
+            return [type(exc).__name__, str(exc)]
+        return None
+
+    def main(out):
+        dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=120))
+        rank = dist.get_rank()
+        writes = []
+        save, prepare = training._save_checkpoint, training._prepare_checkpoint_path
+        training._save_checkpoint = lambda *a: (writes.append("save"), save(*a))[1]
+        training._prepare_checkpoint_path = lambda *a: (writes.append("probe"), prepare(*a))[1]
+        res = {}
+
+        model = build()
+        history = fit_classifier(model, X, Y, batch_size=3, **ARGS)
+        res["equivalence"] = {"params": params(model), "history": history.to_dict()}
+
+        folder = os.path.join(out, "run")
+        ckpt = os.path.join(folder, "fit.pt")
+        model = build()
+        fit_classifier(model, X, Y, batch_size=3, checkpoint=ckpt, stop_after_batches=4, **ARGS)
+        stat = os.stat(ckpt)
+        res["stopped"] = {
+            "listing": sorted(os.listdir(folder)), "mtime": stat.st_mtime_ns, "size": stat.st_size,
+        }
+        if rank == 0:
+            shutil.copy(ckpt, os.path.join(out, "stopped.pt"))
+        dist.barrier()  # both ranks saw the file before rank 0 rewrites it
+        model = build()  # a fresh model, as after a restart
+        history = fit_classifier(model, X, Y, batch_size=3, checkpoint=ckpt, **ARGS)
+        res["resumed"] = {
+            "params": params(model), "history": history.to_dict(),
+            "listing": sorted(os.listdir(folder)), "writes": list(writes),
+        }
+        with open(ckpt, "rb") as handle:
+            res["resumed"]["saved"] = torch.load(handle, weights_only=True)
+
+        # an exception on rank 1 only, in the forward of the 2nd step
+        model = build(ValueError("boom on rank 1") if rank == 1 else None, at=2)
+        res["failure"] = outcome(lambda: fit_classifier(model, X, Y, batch_size=3, **ARGS))
+
+        # a primitive failure on rank 1 in epoch 2: rank 0 saves the state before that batch
+        failing = build(PrimitiveJobError("job failed", attempts=3) if rank == 1 else None, at=5)
+        path = os.path.join(out, "primitive.pt")
+        res["primitive"] = outcome(
+            lambda: fit_classifier(failing, X, Y, batch_size=3, checkpoint=path, **ARGS)
+        )
+        model = build()
+        fit_classifier(model, X, Y, batch_size=3, checkpoint=path, **ARGS)
+        res["primitive_resumed"] = params(model)
+
+        # every rank must pass the whole data set
+        mine = (X[rank::2], Y[rank::2])
+        res["sharded_data"] = outcome(lambda: fit_classifier(build(), *mine, batch_size=3, **ARGS))
+        torch.save(res, os.path.join(out, f"rank{rank}.pt"))
+        dist.destroy_process_group()
+
+    if __name__ == "__main__":
+        main(sys.argv[1])
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _launch(folder: str, script: str, *args: str, world_size: int = 2, timeout: float = 120):
+    """Runs ``script`` in ``world_size`` processes with torchrun's environment variables.
+
+    Returns:
+        The exit codes and the outputs of the processes.
+    """
+    port = str(_free_port())
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+    env["WORLD_SIZE"] = str(world_size)
+    env["PYTHONPATH"] = os.pathsep.join([folder, env.get("PYTHONPATH", "")])
+    processes = [
+        subprocess.Popen(
+            [sys.executable, os.path.join(folder, script), *args],
+            env={**env, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for rank in range(world_size)
+    ]
+    deadline = time.monotonic() + timeout
+    outputs = []
+    try:
+        for process in processes:
+            out, _ = process.communicate(timeout=max(deadline - time.monotonic(), 1))
+            outputs.append(out.decode(errors="replace"))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return [process.returncode for process in processes], outputs
+
+
+class TestDataParallelFit(QDeepTestCase):
+    """2 gloo processes x batch b against 1 process x batch 2b, resume, failures."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.TemporaryDirectory()
+        folder = cls.tmp.name
+        for name, text in (("common.py", COMMON), ("worker.py", WORKER)):
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+                handle.write(text)
+        began = time.monotonic()
+        codes, outputs = _launch(folder, "worker.py", folder)
+        cls.seconds = time.monotonic() - began
+        if codes != [0, 0]:
+            raise AssertionError(f"workers failed ({codes}):\n" + "\n".join(outputs))
+        cls.ranks = [
+            torch.load(os.path.join(folder, f"rank{r}.pt"), weights_only=True) for r in range(2)
+        ]
+        sys.path.insert(0, folder)
+        try:
+            import common  # noqa: PLC0415  (written above)
+        finally:
+            sys.path.remove(folder)
+        cls.common = common
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.dtype = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+
+    def tearDown(self):
+        torch.set_default_dtype(self.dtype)
+        super().tearDown()
+
+    def reference(self, **kwargs):
+        """One process, batch 2b = 6: the model and its history."""
+        model = self.common.build()
+        args = {**self.common.ARGS, **kwargs}
+        history = fit_classifier(model, self.common.X, self.common.Y, batch_size=6, **args)
+        return model, history
+
+    def assertSameParams(self, actual, desired, atol):
+        for a, d in zip(actual, desired, strict=True):
+            self.assertAllClose(a, d, atol=atol)
+
+    def test_two_processes_match_one_with_the_doubled_batch(self):
+        model, history = self.reference()
+        desired = [p.detach() for p in model.parameters()]
+        for rank in (0, 1):
+            run = self.ranks[rank]["equivalence"]
+            self.assertEqual(run["params"][0].dtype, torch.float64)
+            self.assertSameParams(run["params"], desired, atol=1e-6)
+            self.assertSameParams(run["params"], desired, atol=1e-9)  # in fact: Adam of rounding
+            got = run["history"]
+            self.assertEqual(got["train_accuracy"], history.train_accuracy)
+            self.assertEqual(got["test_accuracy"], history.test_accuracy)
+            self.assertAllClose(got["train_loss"], history.train_loss, atol=1e-12)
+            self.assertAllClose(got["test_loss"], history.test_loss, atol=1e-12)
+        # the ranks hold the same (global) history, seconds included
+        self.assertEqual(
+            self.ranks[0]["equivalence"]["history"], self.ranks[1]["equivalence"]["history"]
+        )
+        # and training moved the weights (the comparison is not trivially true)
+        start = [p.detach() for p in self.common.build().parameters()]
+        self.assertGreater(max(float((a - b).abs().max()) for a, b in zip(desired, start)), 1e-3)
+
+    def test_a_stopped_run_resumes_identically(self):
+        uninterrupted = self.ranks[0]["equivalence"]
+        for rank in (0, 1):
+            resumed = self.ranks[rank]["resumed"]
+            for a, b in zip(resumed["params"], uninterrupted["params"], strict=True):
+                self.assertTrue(torch.equal(a, b))
+            self.assertEqual(
+                resumed["history"]["train_loss"], uninterrupted["history"]["train_loss"]
+            )
+
+    def test_rank_zero_alone_writes_the_checkpoint(self):
+        zero, one = self.ranks[0], self.ranks[1]
+        self.assertEqual(one["resumed"]["writes"], [])
+        # probe, end of epoch 1, stop after batch 4 (in epoch 2); probe, end of epoch 2
+        self.assertEqual(zero["resumed"]["writes"], ["probe", "save", "save", "probe", "save"])
+        self.assertEqual(zero["stopped"]["listing"], ["fit.pt"])  # no temporary files
+        self.assertEqual(zero["stopped"], one["stopped"])  # the file rank 1 saw is rank 0's
+        self.assertEqual(zero["resumed"]["listing"], ["fit.pt"])
+        saved = zero["resumed"]["saved"]
+        self.assertEqual(saved["settings"]["world_size"], 2)
+        self.assertEqual(saved["settings"]["batch_size"], 3)
+        self.assertEqual(len(saved["rank_torch_rng"]), 2)
+        self.assertEqual(saved["epoch"], 2)
+
+    def test_one_failing_rank_stops_every_rank(self):
+        zero, one = self.ranks[0]["failure"], self.ranks[1]["failure"]
+        self.assertEqual(one, ["ValueError", "boom on rank 1"])
+        self.assertEqual(zero[0], "QiskitQDeepError")
+        self.assertRegex(zero[1], r"epoch 1, sample 6 .*rank 1 failed with ValueError: boom")
+        # every rank went on with the next scenario: nobody was left waiting
+
+    def test_a_primitive_failure_saves_and_resumes_on_every_rank(self):
+        zero, one = self.ranks[0]["primitive"], self.ranks[1]["primitive"]
+        self.assertEqual((zero[0], one[0]), ("PrimitiveJobError", "PrimitiveJobError"))
+        self.assertIn("rank 1 failed with PrimitiveJobError: job failed", zero[1])
+        for message in (zero[1], one[1]):
+            self.assertIn("primitive.pt", message)
+            self.assertIn("epoch 2, sample 0", message)
+        uninterrupted = self.ranks[0]["equivalence"]["params"]
+        for rank in (0, 1):
+            for a, b in zip(self.ranks[rank]["primitive_resumed"], uninterrupted, strict=True):
+                self.assertTrue(torch.equal(a, b))
+
+    def test_pre_sharded_data_is_refused_on_every_rank(self):
+        for rank in (0, 1):
+            kind, message = self.ranks[rank]["sharded_data"]
+            self.assertEqual(kind, "QDeepValueError")
+            self.assertIn("inputs, targets", message)
+            self.assertIn("shards it itself", message)
+
+    def test_another_world_size_needs_permission(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "fit.pt")
+            with open(os.path.join(self.tmp.name, "stopped.pt"), "rb") as source:
+                with open(path, "wb") as handle:
+                    handle.write(source.read())
+            common = self.common
+            with self.assertRaisesRegex(CheckpointError, r"world_size: checkpoint 2, now 1"):
+                fit_classifier(
+                    common.build(), common.X, common.Y, batch_size=3, checkpoint=path, **common.ARGS
+                )
+            with self.assertWarnsRegex(UserWarning, r"world_size: checkpoint 2, now 1"):
+                history = fit_classifier(
+                    common.build(),
+                    common.X,
+                    common.Y,
+                    batch_size=3,
+                    checkpoint=path,
+                    allow_changed_hyperparameters=True,
+                    **common.ARGS,
+                )
+            # epoch 1 comes from the two processes; epoch 2 goes on from sample 6 of its order
+            stopped = self.ranks[0]["equivalence"]["history"]
+            self.assertEqual(len(history.train_loss), 2)
+            self.assertEqual(history.train_loss[0], stopped["train_loss"][0])
