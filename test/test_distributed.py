@@ -47,6 +47,23 @@ COMMON = textwrap.dedent(
                 raise self.error
             return x
 
+    class RaiseInBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise RuntimeError("backward failed on purpose")
+
+    class FailBackward(nn.Module):
+        def __init__(self, armed):
+            super().__init__()
+            self.armed = armed
+
+        def forward(self, x):
+            return RaiseInBackward.apply(x) if self.armed else x
+
     def build(error=None, at=0):
         torch.manual_seed(0)
         x, w = ParameterVector("x", 2), ParameterVector("w", 6)
@@ -68,7 +85,7 @@ COMMON = textwrap.dedent(
 
 WORKER = textwrap.dedent(
     """
-    import datetime, os, shutil, sys
+    import datetime, os, shutil, sys, time
     import torch
     import torch.distributed as dist
     torch.set_default_dtype(torch.float64)
@@ -138,10 +155,19 @@ WORKER = textwrap.dedent(
         mine = (X[rank::2], Y[rank::2])
         res["sharded_data"] = outcome(lambda: fit_classifier(build(), *mine, batch_size=3, **ARGS))
         torch.save(res, os.path.join(out, f"rank{rank}.pt"))
-        dist.destroy_process_group()
+
+        # last: rank 1 raises inside DDP's backward and its process exits (its error is not
+        # agreed on); rank 0 must end with an error too, long before the group's timeout
+        model = nn.Sequential(build(), FailBackward(rank == 1))
+        began = time.monotonic()
+        ended = outcome(lambda: fit_classifier(model, X, Y, batch_size=3, **ARGS))
+        with open(os.path.join(out, f"exit{rank}.txt"), "w") as handle:
+            handle.write(f"{time.monotonic() - began:.1f} {ended}")
 
     if __name__ == "__main__":
         main(sys.argv[1])
+        if dist.get_rank() == 1:
+            sys.exit(3)  # as a script whose training raised
     """
 )
 
@@ -199,7 +225,7 @@ class TestDataParallelFit(QDeepTestCase):
         began = time.monotonic()
         codes, outputs = _launch(folder, "worker.py", folder)
         cls.seconds = time.monotonic() - began
-        if codes != [0, 0]:
+        if codes != [0, 3]:  # rank 1 ends as a failed script (see the end of WORKER)
             raise AssertionError(f"workers failed ({codes}):\n" + "\n".join(outputs))
         cls.ranks = [
             torch.load(os.path.join(folder, f"rank{r}.pt"), weights_only=True) for r in range(2)
@@ -299,6 +325,14 @@ class TestDataParallelFit(QDeepTestCase):
         for rank in (0, 1):
             for a, b in zip(self.ranks[rank]["primitive_resumed"], uninterrupted, strict=True):
                 self.assertTrue(torch.equal(a, b))
+
+    def test_a_process_that_dies_in_backward_ends_the_others(self):
+        with open(os.path.join(self.tmp.name, "exit1.txt"), encoding="utf-8") as handle:
+            self.assertIn("backward failed on purpose", handle.read())
+        with open(os.path.join(self.tmp.name, "exit0.txt"), encoding="utf-8") as handle:
+            seconds, ended = handle.read().split(" ", 1)
+        self.assertNotEqual(ended, "None")  # rank 0 raised (gloo: the peer closed the connection)
+        self.assertLess(float(seconds), 60)  # not the group's 120 s timeout
 
     def test_pre_sharded_data_is_refused_on_every_rank(self):
         for rank in (0, 1):
