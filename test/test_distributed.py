@@ -76,7 +76,7 @@ COMMON = textwrap.dedent(
         inputs = torch.rand(n, 3, generator=g, dtype=torch.float64)
         return inputs, (inputs.sum(1) > 1.5).long()
 
-    # 13 samples, 3 per rank: global batches of 6, 6 and 1 (rank 1 has none in the last one)
+    # 13 samples, 4 per rank: global batches of 8 and 5 (3 + 2: the ranks' losses are weighted)
     X, Y = data(13, 1)
     EVAL = data(5, 2)
     ARGS = dict(epochs=2, lr=0.05, seed=3, eval_data=EVAL, progress=False)
@@ -114,13 +114,16 @@ WORKER = textwrap.dedent(
         res = {}
 
         model = build()
-        history = fit_classifier(model, X, Y, batch_size=3, **ARGS)
+        history = fit_classifier(model, X, Y, batch_size=4, **ARGS)
         res["equivalence"] = {"params": params(model), "history": history.to_dict()}
+        model = build()  # 3 per rank: batches of 6, 6 and 1 (rank 1 has none in the last)
+        fit_classifier(model, X, Y, batch_size=3, **{**ARGS, "epochs": 1})
+        res["empty_share"] = params(model)
 
         folder = os.path.join(out, "run")
         ckpt = os.path.join(folder, "fit.pt")
         model = build()
-        fit_classifier(model, X, Y, batch_size=3, checkpoint=ckpt, stop_after_batches=4, **ARGS)
+        fit_classifier(model, X, Y, batch_size=4, checkpoint=ckpt, stop_after_batches=3, **ARGS)
         stat = os.stat(ckpt)
         res["stopped"] = {
             "listing": sorted(os.listdir(folder)), "mtime": stat.st_mtime_ns, "size": stat.st_size,
@@ -129,7 +132,7 @@ WORKER = textwrap.dedent(
             shutil.copy(ckpt, os.path.join(out, "stopped.pt"))
         dist.barrier()  # both ranks saw the file before rank 0 rewrites it
         model = build()  # a fresh model, as after a restart
-        history = fit_classifier(model, X, Y, batch_size=3, checkpoint=ckpt, **ARGS)
+        history = fit_classifier(model, X, Y, batch_size=4, checkpoint=ckpt, **ARGS)
         res["resumed"] = {
             "params": params(model), "history": history.to_dict(),
             "listing": sorted(os.listdir(folder)), "writes": list(writes),
@@ -139,28 +142,28 @@ WORKER = textwrap.dedent(
 
         # an exception on rank 1 only, in the forward of the 2nd step
         model = build(ValueError("boom on rank 1") if rank == 1 else None, at=2)
-        res["failure"] = outcome(lambda: fit_classifier(model, X, Y, batch_size=3, **ARGS))
+        res["failure"] = outcome(lambda: fit_classifier(model, X, Y, batch_size=4, **ARGS))
 
         # a primitive failure on rank 1 in epoch 2: rank 0 saves the state before that batch
-        failing = build(PrimitiveJobError("job failed", attempts=3) if rank == 1 else None, at=5)
+        failing = build(PrimitiveJobError("job failed", attempts=3) if rank == 1 else None, at=4)
         path = os.path.join(out, "primitive.pt")
         res["primitive"] = outcome(
-            lambda: fit_classifier(failing, X, Y, batch_size=3, checkpoint=path, **ARGS)
+            lambda: fit_classifier(failing, X, Y, batch_size=4, checkpoint=path, **ARGS)
         )
         model = build()
-        fit_classifier(model, X, Y, batch_size=3, checkpoint=path, **ARGS)
+        fit_classifier(model, X, Y, batch_size=4, checkpoint=path, **ARGS)
         res["primitive_resumed"] = params(model)
 
         # every rank must pass the whole data set
         mine = (X[rank::2], Y[rank::2])
-        res["sharded_data"] = outcome(lambda: fit_classifier(build(), *mine, batch_size=3, **ARGS))
+        res["sharded_data"] = outcome(lambda: fit_classifier(build(), *mine, batch_size=4, **ARGS))
         torch.save(res, os.path.join(out, f"rank{rank}.pt"))
 
         # last: rank 1 raises inside DDP's backward and its process exits (its error is not
         # agreed on); rank 0 must end with an error too, long before the group's timeout
         model = nn.Sequential(build(), FailBackward(rank == 1))
         began = time.monotonic()
-        ended = outcome(lambda: fit_classifier(model, X, Y, batch_size=3, **ARGS))
+        ended = outcome(lambda: fit_classifier(model, X, Y, batch_size=4, **ARGS))
         with open(os.path.join(out, f"exit{rank}.txt"), "w") as handle:
             handle.write(f"{time.monotonic() - began:.1f} {ended}")
 
@@ -252,10 +255,10 @@ class TestDataParallelFit(QDeepTestCase):
         super().tearDown()
 
     def reference(self, **kwargs):
-        """One process, batch 2b = 6: the model and its history."""
+        """One process, batch 2b = 8: the model and its history."""
         model = self.common.build()
         args = {**self.common.ARGS, **kwargs}
-        history = fit_classifier(model, self.common.X, self.common.Y, batch_size=6, **args)
+        history = fit_classifier(model, self.common.X, self.common.Y, batch_size=8, **args)
         return model, history
 
     def assertSameParams(self, actual, desired, atol):
@@ -283,6 +286,13 @@ class TestDataParallelFit(QDeepTestCase):
         start = [p.detach() for p in self.common.build().parameters()]
         self.assertGreater(max(float((a - b).abs().max()) for a, b in zip(desired, start)), 1e-3)
 
+    def test_a_rank_without_samples_in_the_last_batch(self):
+        model = self.common.build()
+        args = {**self.common.ARGS, "epochs": 1}
+        fit_classifier(model, self.common.X, self.common.Y, batch_size=6, **args)
+        for rank in (0, 1):
+            self.assertSameParams(self.ranks[rank]["empty_share"], list(model.parameters()), 1e-9)
+
     def test_a_stopped_run_resumes_identically(self):
         uninterrupted = self.ranks[0]["equivalence"]
         for rank in (0, 1):
@@ -296,14 +306,14 @@ class TestDataParallelFit(QDeepTestCase):
     def test_rank_zero_alone_writes_the_checkpoint(self):
         zero, one = self.ranks[0], self.ranks[1]
         self.assertEqual(one["resumed"]["writes"], [])
-        # probe, end of epoch 1, stop after batch 4 (in epoch 2); probe, end of epoch 2
+        # probe, end of epoch 1, stop after batch 3 (in epoch 2); probe, end of epoch 2
         self.assertEqual(zero["resumed"]["writes"], ["probe", "save", "save", "probe", "save"])
         self.assertEqual(zero["stopped"]["listing"], ["fit.pt"])  # no temporary files
         self.assertEqual(zero["stopped"], one["stopped"])  # the file rank 1 saw is rank 0's
         self.assertEqual(zero["resumed"]["listing"], ["fit.pt"])
         saved = zero["resumed"]["saved"]
         self.assertEqual(saved["settings"]["world_size"], 2)
-        self.assertEqual(saved["settings"]["batch_size"], 3)
+        self.assertEqual(saved["settings"]["batch_size"], 4)
         self.assertEqual(len(saved["rank_torch_rng"]), 2)
         self.assertEqual(saved["epoch"], 2)
 
@@ -311,7 +321,7 @@ class TestDataParallelFit(QDeepTestCase):
         zero, one = self.ranks[0]["failure"], self.ranks[1]["failure"]
         self.assertEqual(one, ["ValueError", "boom on rank 1"])
         self.assertEqual(zero[0], "QiskitQDeepError")
-        self.assertRegex(zero[1], r"epoch 1, sample 6 .*rank 1 failed with ValueError: boom")
+        self.assertRegex(zero[1], r"epoch 1, sample 8 .*rank 1 failed with ValueError: boom")
         # every rank went on with the next scenario: nobody was left waiting
 
     def test_a_primitive_failure_saves_and_resumes_on_every_rank(self):
@@ -350,19 +360,19 @@ class TestDataParallelFit(QDeepTestCase):
             common = self.common
             with self.assertRaisesRegex(CheckpointError, r"world_size: checkpoint 2, now 1"):
                 fit_classifier(
-                    common.build(), common.X, common.Y, batch_size=3, checkpoint=path, **common.ARGS
+                    common.build(), common.X, common.Y, batch_size=4, checkpoint=path, **common.ARGS
                 )
             with self.assertWarnsRegex(UserWarning, r"world_size: checkpoint 2, now 1"):
                 history = fit_classifier(
                     common.build(),
                     common.X,
                     common.Y,
-                    batch_size=3,
+                    batch_size=4,
                     checkpoint=path,
                     allow_changed_hyperparameters=True,
                     **common.ARGS,
                 )
-            # epoch 1 comes from the two processes; epoch 2 goes on from sample 6 of its order
+            # epoch 1 comes from the two processes; epoch 2 goes on from sample 8 of its order
             stopped = self.ranks[0]["equivalence"]["history"]
             self.assertEqual(len(history.train_loss), 2)
             self.assertEqual(history.train_loss[0], stopped["train_loss"][0])
