@@ -49,7 +49,7 @@ from qiskit.primitives import (
 )
 from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
 from qiskit.primitives.containers.sampler_pub import SamplerPub, SamplerPubLike
-from qiskit.quantum_info import SparsePauliOp, SuperOp
+from qiskit.quantum_info import Kraus, SparsePauliOp, SuperOp
 
 from .._validation import check_int, check_precision, check_shots
 from ..exceptions import (
@@ -71,6 +71,10 @@ DEFAULT_MAX_MEMORY_BYTES = 8 * 2**30
 # Largest union of qubits whose items are multiplied into one unitary before they are applied.
 _MAX_FUSED_QUBITS = 3
 _CPTP_ATOL = 1e-8
+# rho -> |0><0| Tr(rho) on one qubit (Kraus |0><0|, |0><1|), column-stacking superoperator
+_RESET_SUPEROP = np.asarray(
+    SuperOp(Kraus([np.array([[1, 0], [0, 0]]), np.array([[0, 1], [0, 0]])])).data, dtype=complex
+)
 _PAULI_2 = {
     "I": np.eye(2, dtype=complex),
     "X": np.array([[0, 1], [1, 0]], dtype=complex),
@@ -334,7 +338,7 @@ class DensityMatrixEngine:
                         "measurements are not supported by the density-matrix engine."
                     )
                 flat.touched.add(qargs[0])
-                steps.append(_Step("reset", qargs, label=name))
+                steps.append(_Step("channel", qargs, matrix=_RESET_SUPEROP, label=name))
             else:
                 start = len(flat.items)
                 flat.add_operation(op, qargs, cargs)
@@ -412,8 +416,8 @@ class DensityMatrixEngine:
                 tensor = np.asarray(step.matrix).reshape(d, d, d, d)  # c', r', c, r
                 tensor = tensor.transpose(1, 0, 3, 2)  # r', c', r, c
                 step.matrix = torch.as_tensor(
-                    tensor.reshape((2,) * (4 * k)).copy(), dtype=dtype, device=device
-                )
+                    tensor.reshape(d * d, d * d).copy(), dtype=dtype, device=device
+                ).unsqueeze(0)
             elif step.kind == "unitary":
                 step.parts = [
                     (
@@ -516,25 +520,45 @@ class DensityMatrixEngine:
             total = full if total is None else full @ total
         return total
 
+    def _step_superop(self, step: _Step, rotations, batch: int) -> torch.Tensor:
+        """The superoperator ``(B or 1, d*d, d*d)`` of a step, index ``(row, column)``."""
+        if step.kind == "channel":
+            return step.matrix
+        unitary = self._step_unitary(step, rotations, batch)
+        d = unitary.shape[-1]
+        # S[(r', c'), (r, c)] = U[r', r] conj(U[c', c])
+        superop = unitary.unsqueeze(2).unsqueeze(-1) * unitary.conj().unsqueeze(1).unsqueeze(3)
+        return superop.reshape(unitary.shape[0], d * d, d * d)
+
     def _evolve(self, flat_values: torch.Tensor) -> torch.Tensor:
-        """Density matrices ``(B, 2, ..., 2)`` (``2n`` axes after the batch)."""
+        """Density matrices ``(B, 2, ..., 2)`` (``2n`` axes after the batch, logical order).
+
+        Every step is a (batched) superoperator on the row and column axes of its qubits;
+        consecutive steps on the same qubits are multiplied first. The state is kept in
+        whatever axis order the last step left it in (``order``: the logical axis at every
+        position), so every step costs one permuted copy and one batched matrix product.
+        """
         n = self.num_qubits
         batch = flat_values.shape[0]
         self._check_memory(batch)
         rotations = self._rotations(flat_values)
-        rho = torch.zeros((batch, 1 << n, 1 << n), dtype=self.dtype, device=self.device)
-        rho[:, 0, 0] = 1.0
+        rho = torch.zeros((batch, 1 << (2 * n)), dtype=self.dtype, device=self.device)
+        rho[:, 0] = 1.0
         rho = rho.reshape((batch,) + (2,) * (2 * n))
+        order = list(range(2 * n))  # logical axes: rows (qubit n-1 .. 0), columns (same)
+        pending = None
+        qubits: tuple[int, ...] = ()
         for step in self._steps:
-            if step.kind == "unitary":
-                rho = _apply_unitary(
-                    rho, self._step_unitary(step, rotations, batch), step.qubits, n
-                )
-            elif step.kind == "channel":
-                rho = _apply_superop(rho, step.matrix, step.qubits, n)
-            else:
-                rho = _apply_reset(rho, step.qubits[0], n)
-        return rho
+            superop = self._step_superop(step, rotations, batch)
+            if pending is not None and step.qubits == qubits:
+                pending = superop @ pending
+                continue
+            if pending is not None:
+                rho, order = _apply_matrix(rho, order, pending, qubits, n)
+            pending, qubits = superop, step.qubits
+        if pending is not None:
+            rho, order = _apply_matrix(rho, order, pending, qubits, n)
+        return rho.permute(0, *[1 + order.index(axis) for axis in range(2 * n)])
 
     def density_matrix(self, values) -> torch.Tensor:
         """The density matrices ``(..., 2**n, 2**n)`` for ``values`` ``(..., num_parameters)``.
@@ -638,11 +662,6 @@ class DensityMatrixEngine:
         return probs.reshape(lead + (1 << len(qargs),))
 
 
-def _axes(qubits: Sequence[int], n: int, offset: int) -> list[int]:
-    """Tensor axes (big-endian: the highest of ``qubits`` first) of ``qubits``."""
-    return [offset + (n - 1 - q) for q in reversed(qubits)]
-
-
 def _lift(matrix: torch.Tensor, positions: Sequence[int], k: int) -> torch.Tensor:
     """``matrix`` (``(B, 2**m, 2**m)``, on local ``positions``) as a ``(B, 2**k, 2**k)`` one."""
     m = len(positions)
@@ -661,56 +680,22 @@ def _lift(matrix: torch.Tensor, positions: Sequence[int], k: int) -> torch.Tenso
     return result.reshape(batch, 1 << k, 1 << k)
 
 
-def _apply_unitary(rho, unitary, qubits, n):
-    """``U rho U^dagger`` with ``U`` ``(B or 1, d, d)`` on ``qubits`` of ``rho`` ``(B, 2...)``."""
-    k = len(qubits)
-    batch_u = unitary.shape[0]
-    u = unitary.reshape((batch_u,) + (2,) * (2 * k))
-    rows = _axes(qubits, n, 1)
-    cols = _axes(qubits, n, 1 + n)
-    total = 2 * n + 1
-    rho_sub = list(range(total))
-    new_rows = list(range(total, total + k))
-    new_cols = list(range(total + k, total + 2 * k))
-    b = 0 if batch_u > 1 else total + 2 * k
-    u_sub = [b] + new_rows + rows
-    uc_sub = [b] + new_cols + cols
-    out = list(rho_sub)
-    for j, axis in enumerate(rows):
-        out[axis] = new_rows[j]
-    for j, axis in enumerate(cols):
-        out[axis] = new_cols[j]
-    return torch.einsum(u, u_sub, rho, rho_sub, u.conj(), uc_sub, out)
+def _apply_matrix(rho, order, matrix, qubits, n):
+    """Apply ``matrix`` (``(B or 1, D, D)``) to the row and column axes of ``qubits``.
 
-
-def _apply_superop(rho, superop, qubits, n):
-    """A channel ``S[r', c', r, c]`` (``(2,)*4k``) on ``qubits`` of ``rho``."""
-    k = len(qubits)
-    rows = _axes(qubits, n, 1)
-    cols = _axes(qubits, n, 1 + n)
-    total = 2 * n + 1
-    rho_sub = list(range(total))
-    new_rows = list(range(total, total + k))
-    new_cols = list(range(total + k, total + 2 * k))
-    s_sub = new_rows + new_cols + rows + cols
-    out = list(rho_sub)
-    for j, axis in enumerate(rows):
-        out[axis] = new_rows[j]
-    for j, axis in enumerate(cols):
-        out[axis] = new_cols[j]
-    return torch.einsum(superop, s_sub, rho, rho_sub, out)
-
-
-def _apply_reset(rho, qubit, n):
-    """``|0><0| (x) Tr_q(rho)`` on ``qubit``."""
-    row = 1 + (n - 1 - qubit)
-    col = 1 + n + (n - 1 - qubit)
-    traced = rho.select(col, 0).select(row, 0) + rho.select(col, 1).select(row, 1)
-    zero = torch.zeros_like(traced)
-    # rebuild the two axes: [row][col] = [[traced, 0], [0, 0]]
-    top = torch.stack([traced, zero], dim=row)  # col axis not yet back
-    bottom = torch.stack([zero, zero], dim=row)
-    return torch.stack([top, bottom], dim=col)
+    ``rho`` is ``(B, 2, ..., 2)`` with logical axis ``order[i]`` at position ``1 + i``; the
+    result has the target axes last (the new order is returned with it).
+    """
+    targets = [n - 1 - q for q in reversed(qubits)]
+    targets = targets + [n + axis for axis in targets]
+    positions = [order.index(axis) for axis in targets]
+    others = [i for i in range(len(order)) if i not in positions]
+    batch = rho.shape[0]
+    moved = rho.permute(0, *[1 + i for i in others], *[1 + i for i in positions])
+    flat = moved.reshape(batch, -1, matrix.shape[-1])
+    out = flat @ matrix.transpose(-1, -2)
+    new_order = [order[i] for i in others] + targets
+    return out.reshape((batch,) + (2,) * len(order)), new_order
 
 
 class _DensityMatrixPrimitiveMixin:
