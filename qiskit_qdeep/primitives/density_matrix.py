@@ -70,6 +70,8 @@ __all__ = ["DensityMatrixEngine", "TorchDensityMatrixEstimator", "TorchDensityMa
 DEFAULT_MAX_MEMORY_BYTES = 8 * 2**30
 # Largest union of qubits whose items are multiplied into one unitary before they are applied.
 _MAX_FUSED_QUBITS = 3
+# Largest union of qubits whose consecutive superoperators are multiplied before they are applied.
+_MAX_MERGED_QUBITS = 2
 _CPTP_ATOL = 1e-8
 # rho -> |0><0| Tr(rho) on one qubit (Kraus |0><0|, |0><1|), column-stacking superoperator
 _RESET_SUPEROP = np.asarray(
@@ -550,9 +552,14 @@ class DensityMatrixEngine:
         qubits: tuple[int, ...] = ()
         for step in self._steps:
             superop = self._step_superop(step, rotations, batch)
-            if pending is not None and step.qubits == qubits:
-                pending = superop @ pending
-                continue
+            if pending is not None:
+                union = qubits + tuple(q for q in step.qubits if q not in qubits)
+                if len(union) <= _MAX_MERGED_QUBITS:
+                    pending = _lift_superop(superop, step.qubits, union) @ _lift_superop(
+                        pending, qubits, union
+                    )
+                    qubits = union
+                    continue
             if pending is not None:
                 rho, order = _apply_matrix(rho, order, pending, qubits, n)
             pending, qubits = superop, step.qubits
@@ -678,6 +685,19 @@ def _lift(matrix: torch.Tensor, positions: Sequence[int], k: int) -> torch.Tenso
     out_sub = [0] + [1 + p for p in reversed(range(k))] + [1 + k + p for p in reversed(range(k))]
     result = torch.einsum(t, t_sub, eye, eye_sub, out_sub)
     return result.reshape(batch, 1 << k, 1 << k)
+
+
+def _lift_superop(superop, qubits: tuple[int, ...], target: tuple[int, ...]) -> torch.Tensor:
+    """A superoperator on ``qubits`` as one on ``target`` (a superset, identity elsewhere).
+
+    Index ``(row, column)`` of ``d*d``: as an operator on ``2k`` virtual qubits, column bit
+    ``j`` is virtual qubit ``j`` and row bit ``j`` is virtual qubit ``k + j``.
+    """
+    if qubits == target:
+        return superop
+    size = len(target)
+    positions = [target.index(q) for q in qubits] + [size + target.index(q) for q in qubits]
+    return _lift(superop, positions, 2 * size)
 
 
 def _apply_matrix(rho, order, matrix, qubits, n):
