@@ -669,12 +669,59 @@ def fit_classifier(
     with a message naming the file. Calling ``fit_classifier`` again with the same arguments (and a
     model whose primitive works) retries that batch and finishes the run as if nothing happened.
 
+    **Data-parallel training.** Under ``torch.distributed`` (an initialised default process
+    group, e.g. from ``torchrun``), ``fit_classifier`` trains data-parallel with no change to the
+    call. Launch the same script on every process, for example::
+
+        torchrun --nproc_per_node=2 train.py          # one machine, two processes
+        torchrun --nnodes=2 --nproc_per_node=2 --rdzv-backend=c10d \
+            --rdzv-endpoint=HOST:29500 train.py        # two machines
+
+    where ``train.py`` calls ``torch.distributed.init_process_group("gloo")`` (``"nccl"`` with
+    the model on the process's CUDA device) and then ``fit_classifier`` with the **full**
+    training data on every rank (the same data, seed and arguments everywhere; ranks passing
+    different data get a :class:`~qiskit_qdeep.exceptions.QDeepValueError`). Then:
+
+    * ``batch_size`` is the batch **per process**; a step trains on a global batch of
+      ``world_size * batch_size`` samples. Every rank draws the same permutation of the data
+      from ``seed`` and the epoch, and the global batch of step ``t`` is samples
+      ``[t * world_size * batch_size, (t + 1) * world_size * batch_size)`` of it, exactly the
+      batch ``t`` of one process with ``batch_size=world_size * batch_size``. Rank ``r`` takes
+      its samples ``r, r + world_size, ...`` (the slicing of
+      :class:`~torch.utils.data.DistributedSampler`, without its padding: in a short last
+      batch each rank's mean loss is weighted by its share, so the averaged gradient is the
+      mean over the global batch). With a deterministic model, ``N`` processes with batch ``b``
+      train the same weights as one process with batch ``N * b``, up to rounding.
+    * The model is wrapped in :class:`~torch.nn.parallel.DistributedDataParallel` (which
+      broadcasts rank 0's weights and averages the gradients); the optimizer is stepped on
+      every rank. Random layers (dropout) draw from each process's torch RNG, seeded with
+      ``seed`` on every rank.
+    * Losses and accuracies are summed over the ranks, so every rank's
+      :class:`TrainingHistory` holds the global numbers (``epoch_seconds``: the slowest rank).
+      Each rank evaluates its share of ``eval_data`` (samples ``r, r + world_size, ...``).
+    * Rank 0 alone writes the checkpoint (atomically; the others wait for it) and shows the
+      progress bar; every rank reads the checkpoint when resuming, so with several machines
+      it must be on a shared file system. The checkpoint records the world size and each
+      rank's torch RNG state: resuming under another world size raises a
+      :class:`~qiskit_qdeep.exceptions.CheckpointError` unless
+      ``allow_changed_hyperparameters=True``; then an epoch stopped in the middle goes on
+      from the same sample of its data order with global batches of the new size.
+    * An exception in a rank's forward pass, loss or evaluation is agreed on by all ranks at
+      the end of the step: the failing rank raises its own error, the others a
+      :class:`~qiskit_qdeep.exceptions.QiskitQDeepError` naming the failed rank and its
+      error (a :class:`~qiskit_qdeep.exceptions.PrimitiveJobError` when primitive jobs
+      failed; rank 0 then saves the state before that batch, as in one process). An
+      exception inside the backward pass (in DDP's gradient all-reduce) cannot be agreed
+      on: it ends its process, and the other ranks then fail in the all-reduce ("Connection
+      closed by peer" with gloo), or are stopped by ``torchrun``, which ends all workers
+      when one fails; otherwise they wait for the process group's timeout.
+
     Args:
         model: The classifier (outputs logits / scores of shape ``(batch, num_classes)``).
         inputs: Training inputs (array or tensor, first axis = samples).
         targets: Integer class labels ``(n_samples,)``.
         epochs: Total number of epochs (including resumed ones).
-        batch_size: Mini-batch size.
+        batch_size: Mini-batch size (per process in data-parallel training).
         optimizer: Default ``Adam(model.parameters(), lr)``.
         lr: Learning rate of the default optimizer.
         loss: ``"cross_entropy"`` or ``"mse"`` (against one-hot targets, as in the QCCNN paper).
@@ -705,6 +752,8 @@ def fit_classifier(
             unreadable, foreign, of another model, or of other settings (see above).
         PrimitiveJobError: If a primitive job keeps failing; the message says where the
             checkpoint was written and how to resume.
+        QiskitQDeepError: In data-parallel training, on the ranks that did not fail
+            themselves when another rank failed.
     """
     group = current_group()
     with setup_guard(group):

@@ -64,12 +64,19 @@ COMMON = textwrap.dedent(
         def forward(self, x):
             return RaiseInBackward.apply(x) if self.armed else x
 
-    def build(error=None, at=0):
+    def build(error=None, at=0, estimator=None):
         torch.manual_seed(0)
         x, w = ParameterVector("x", 2), ParameterVector("w", 6)
         qc = strongly_entangling_circuit(2, reps=1, input_params=x, weight_params=w)
-        layer = QuantumLayer(qc, ["ZI", "IZ"], x, w, seed=0)
+        layer = QuantumLayer(qc, ["ZI", "IZ"], x, w, estimator=estimator, seed=0)
         return nn.Sequential(nn.Linear(3, 2), layer, Fail(error, at), nn.Linear(2, 2))
+
+    def build_aer():
+        # parameter-shift gradients on a seeded Aer estimator (exact expectation values)
+        from qiskit_aer.primitives import EstimatorV2
+
+        estimator = EstimatorV2(options={"backend_options": {"seed_simulator": 7}})
+        return build(estimator=estimator)
 
     def data(n, seed):
         g = torch.Generator().manual_seed(seed)
@@ -157,6 +164,9 @@ WORKER = textwrap.dedent(
         # every rank must pass the whole data set
         mine = (X[rank::2], Y[rank::2])
         res["sharded_data"] = outcome(lambda: fit_classifier(build(), *mine, batch_size=4, **ARGS))
+        model = build_aer()
+        fit_classifier(model, X, Y, batch_size=4, **{**ARGS, "epochs": 1, "eval_data": None})
+        res["aer"] = params(model)
         torch.save(res, os.path.join(out, f"rank{rank}.pt"))
 
         # last: rank 1 raises inside DDP's backward and its process exits (its error is not
@@ -292,6 +302,17 @@ class TestDataParallelFit(QDeepTestCase):
         fit_classifier(model, self.common.X, self.common.Y, batch_size=6, **args)
         for rank in (0, 1):
             self.assertSameParams(self.ranks[rank]["empty_share"], list(model.parameters()), 1e-9)
+
+    def test_parameter_shift_on_aer_trains_under_ddp(self):
+        model = self.common.build_aer()
+        self.assertIn("parameter-shift", repr(model[1]))
+        args = {**self.common.ARGS, "epochs": 1, "eval_data": None}
+        fit_classifier(model, self.common.X, self.common.Y, batch_size=8, **args)
+        for rank in (0, 1):
+            self.assertSameParams(self.ranks[rank]["aer"], list(model.parameters()), 1e-6)
+        start = list(self.common.build().state_dict().values())
+        moved = max(float((a - b).abs().max()) for a, b in zip(model.state_dict().values(), start))
+        self.assertGreater(moved, 1e-3)
 
     def test_a_stopped_run_resumes_identically(self):
         uninterrupted = self.ranks[0]["equivalence"]
