@@ -809,20 +809,18 @@ class TorchDensityMatrixEstimator(_DensityMatrixPrimitiveMixin, BaseEstimatorV2)
         .. code-block:: python
 
             from qiskit.circuit.library import real_amplitudes
+            from qiskit.quantum_info import SparsePauliOp
             from qiskit.transpiler import generate_preset_pass_manager
             from qiskit_ibm_runtime.fake_provider import FakeManilaV2
             from qiskit_qdeep.primitives import TorchDensityMatrixEstimator
 
             backend = FakeManilaV2()
-            isa = generate_preset_pass_manager(backend=backend, optimization_level=1).run(
-                real_amplitudes(2, reps=1)
-            )
+            pass_manager = generate_preset_pass_manager(backend=backend, optimization_level=1)
+            isa = pass_manager.run(real_amplitudes(2, reps=1))
+            observable = SparsePauliOp("ZZ").apply_layout(isa.layout)
             estimator = TorchDensityMatrixEstimator.from_backend(backend)
-            obs = "ZZ"
-            from qiskit.quantum_info import SparsePauliOp
-
-            observable = SparsePauliOp(obs).apply_layout(isa.layout)
-            evs = estimator.run([(isa, observable, [0.1, 0.2, 0.3, 0.4])]).result()[0].data.evs
+            job = estimator.run([(isa, observable, [0.1, 0.2, 0.3, 0.4])])
+            evs = job.result()[0].data.evs  # noisy <ZZ>, as Aer's density_matrix method gives
 
     References:
         [1] Qiskit primitives V2, `arXiv:2405.08810 <https://arxiv.org/abs/2405.08810>`_.

@@ -36,6 +36,7 @@ from qiskit_qdeep.primitives import (
     DensityMatrixEngine,
     TorchDensityMatrixEstimator,
     TorchDensityMatrixSampler,
+    TorchStatevectorEstimator,
     exact_engine,
 )
 from test import QDeepTestCase
@@ -284,6 +285,22 @@ class TestOptions(QDeepTestCase):
         rho = plain.density_matrix(values).numpy()[0]
         ideal_xx = np.trace(SparsePauliOp("XX").to_matrix() @ rho).real
         self.assertNotAlmostEqual(got[2], ideal_xx, places=3)
+
+    def test_noiseless_primitives_match_statevector_primitives(self):
+        """Broadcasting of PUB shapes, observable forms and registers as the exact twins."""
+        circuit = efficient_su2(2, reps=2)  # no reset: the statevector twin samples collapses
+        values = self.rng.normal(size=(3, circuit.num_parameters))
+        observables = [["ZZ"], [SparsePauliOp(["XY", "IZ"], [0.5, -1.0])]]  # shape (2, 1)
+        ours = TorchDensityMatrixEstimator().run([(circuit, observables, values)]).result()[0]
+        reference = TorchStatevectorEstimator().run([(circuit, observables, values)]).result()[0]
+        self.assertEqual(ours.data.evs.shape, (2, 3))
+        self.assertAllClose(ours.data.evs, reference.data.evs, atol=1e-12)
+        measured = efficient_su2(2, reps=1)
+        measured.measure_all()
+        bound = self.rng.normal(size=(2, measured.num_parameters))
+        result = TorchDensityMatrixSampler(seed=4).run([(measured, bound)], shots=50).result()
+        self.assertEqual(result[0].data.meas.shape, (2,))
+        self.assertEqual(result[0].data.meas.num_shots, 50)
 
     def test_precision_noise_is_seeded(self):
         circuit = _small_circuit(2)
