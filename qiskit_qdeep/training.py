@@ -641,7 +641,7 @@ def fit_classifier(
     desc: str = "training",
     allow_changed_hyperparameters: bool = False,
 ) -> TrainingHistory:
-    """Trains a classifier with mini-batches, saving a checkpoint after every epoch.
+    r"""Trains a classifier with mini-batches, saving a checkpoint after every epoch.
 
     With ``checkpoint`` set, the model, optimizer, data-order generator, torch RNG state and
     history are saved after each epoch; if the file exists when the call starts, training resumes
@@ -885,14 +885,16 @@ def fit_classifier(
             if group.is_main:  # the other ranks wait in agree()
                 _save_checkpoint(checkpoint, {**snapshot(epoch, states[0], at), _RANK_RNG: states})
 
-    def stop(exc: Exception | None, epoch: int, rng_state: torch.Tensor, at: dict, begin):
+    def stop(
+        exc: Exception | None, epoch: int, rng_state: torch.Tensor, at: dict, begin: int | None
+    ):
         """Every rank ends here when any rank failed in a batch or the evaluation."""
         failed = group.failures(exc)
         primitive = all(is_primitive for _, _, is_primitive in failed)
         if primitive and checkpoint is not None:  # as in one process: the state before it
             save(epoch, rng_state, at)
         if isinstance(exc, PrimitiveJobError) and primitive:
-            _raise_with_checkpoint(exc, checkpoint, at, epoch, begin, save=False)
+            _raise_with_checkpoint(exc, checkpoint, None, epoch, begin, save=False)
         if exc is not None:
             raise exc
         stage = f"in epoch {epoch + 1}" + ("" if begin is None else f", sample {begin}")
@@ -1126,7 +1128,7 @@ def _resume_advice(checkpoint: str | os.PathLike | None, epoch: int, begin: int 
 def _raise_with_checkpoint(
     exc: PrimitiveJobError,
     checkpoint: str | os.PathLike | None,
-    state: dict,
+    state: dict | None,
     epoch: int,
     begin: int | None,
     *,
