@@ -185,6 +185,27 @@ WORKER = textwrap.dedent(
 )
 
 
+TORCHRUN = textwrap.dedent(
+    """
+    import os, sys
+    import torch
+    import torch.distributed as dist
+    torch.set_default_dtype(torch.float64)
+    from common import *
+    from qiskit_qdeep.training import fit_classifier
+
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    model = build()
+    args = {**ARGS, "epochs": 1, "eval_data": None, "progress": True}
+    fit_classifier(model, X, Y, batch_size=4, desc=f"bar of rank {rank}", **args)
+    if rank == 0:
+        torch.save([p.detach() for p in model.parameters()], sys.argv[1])
+    dist.destroy_process_group()
+    """
+)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -245,6 +266,7 @@ class TestDataParallelFit(QDeepTestCase):
         ]
         sys.path.insert(0, folder)
         try:
+            sys.modules.pop("common", None)  # the other class's copy
             import common  # noqa: PLC0415  (written above)
         finally:
             sys.path.remove(folder)
@@ -397,3 +419,49 @@ class TestDataParallelFit(QDeepTestCase):
             stopped = self.ranks[0]["equivalence"]["history"]
             self.assertEqual(len(history.train_loss), 2)
             self.assertEqual(history.train_loss[0], stopped["train_loss"][0])
+
+
+class TestTorchrun(QDeepTestCase):
+    """``torchrun --nproc_per_node=2`` runs an unchanged fit_classifier call."""
+
+    def test_torchrun_matches_one_process_and_shows_one_bar(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, text in (("common.py", COMMON), ("run.py", TORCHRUN)):
+                with open(os.path.join(tmp, name), "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            out = os.path.join(tmp, "params.pt")
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([tmp, os.environ.get("PYTHONPATH", "")]),
+            }
+            command = [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nproc_per_node=2",
+                "--master_addr=127.0.0.1",
+                f"--master_port={_free_port()}",
+                os.path.join(tmp, "run.py"),
+                out,
+            ]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+            self.assertIn("bar of rank 0", done.stderr)
+            self.assertNotIn("bar of rank 1", done.stdout + done.stderr)
+            got = torch.load(out, weights_only=True)
+            sys.path.insert(0, tmp)
+            try:
+                sys.modules.pop("common", None)  # the other class's copy
+                import common  # noqa: PLC0415  (written above)
+            finally:
+                sys.path.remove(tmp)
+            dtype = torch.get_default_dtype()
+            torch.set_default_dtype(torch.float64)
+            try:
+                model = common.build()
+                args = {**common.ARGS, "epochs": 1, "eval_data": None}
+                fit_classifier(model, common.X, common.Y, batch_size=8, **args)
+            finally:
+                torch.set_default_dtype(dtype)
+            for a, b in zip(got, model.parameters(), strict=True):
+                self.assertAllClose(a, b, atol=1e-9)
