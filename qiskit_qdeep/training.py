@@ -792,9 +792,8 @@ def fit_classifier(
             _check_rank_rng(path, saved)
         optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
         groups = [dict(g) for g in optimizer.param_groups]  # this call's hyper-parameters
-        settings = (
-            None  # what the checkpoint records of this call (everything that shapes training)
-        )
+        # what the checkpoint records of this call (everything that shapes training)
+        settings = None
         if path is not None:
             settings = {
                 "model": _module_structure(model),
