@@ -28,7 +28,9 @@ def resolve_gradient(
 ) -> str:
     """Resolves ``"auto"`` and checks that the options fit the gradient mode.
 
-    ``"auto"`` is ``"backprop"`` when neither ``estimator`` nor ``pass_manager`` is given and
+    ``"auto"`` is ``"backprop"`` when neither ``estimator`` nor ``pass_manager`` is given, or
+    the estimator is an exact noisy
+    :class:`~qiskit_qdeep.primitives.TorchDensityMatrixEstimator` (default precision 0), and
     ``"parameter-shift"`` otherwise.
 
     Returns:
@@ -41,7 +43,13 @@ def resolve_gradient(
     if gradient not in GRADIENT_MODES:
         raise QDeepValueError(f"gradient must be one of {GRADIENT_MODES}, got {gradient!r}.")
     if gradient == "auto":
-        gradient = "backprop" if estimator is None and pass_manager is None else "parameter-shift"
+        from ..primitives.density_matrix import TorchDensityMatrixEstimator
+
+        exact_noisy = isinstance(estimator, TorchDensityMatrixEstimator) and not (
+            estimator.default_precision
+        )
+        plain = estimator is None and pass_manager is None
+        gradient = "backprop" if plain or exact_noisy else "parameter-shift"
     if gradient == "backprop":  # fail before any circuit work: the factory's own check
         check_exact_estimator_options(estimator=estimator, pass_manager=pass_manager)
     return gradient

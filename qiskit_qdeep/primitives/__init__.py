@@ -80,6 +80,7 @@ also exposed as V2 primitives.
    DensityMatrixEngine
    TorchDensityMatrixEstimator
    TorchDensityMatrixSampler
+   DensityMatrixEstimatorRunner
 """
 
 from .batch import run_estimator_batch, run_sampler_batch
@@ -100,6 +101,7 @@ from .exact import (
 )
 from .factory import estimator_runner, sampler_runner
 from .fingerprint import circuit_fingerprint
+from .noisy import DensityMatrixEstimatorRunner
 from .parameter_shift import SHIFTABLE_GATES, ParameterShiftPlan, ShiftBindings
 from .resolution import check_isa, primitive_backend, resolve_estimator, resolve_sampler
 from .retry import DEFAULT_RETRY_POLICY, RetryPolicy, is_permanent_runtime_error
@@ -129,6 +131,7 @@ __all__ = [
     "DensityMatrixEngine",
     "TorchDensityMatrixEstimator",
     "TorchDensityMatrixSampler",
+    "DensityMatrixEstimatorRunner",
     "estimator_runner",
     "sampler_runner",
     "ExactEstimatorRunner",

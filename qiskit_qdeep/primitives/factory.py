@@ -50,15 +50,30 @@ def check_exact_estimator_options(
     """Refuses the estimator options that the exact (``gradient="backprop"``) path cannot honour.
 
     An exact :class:`~qiskit_qdeep.primitives.TorchStatevectorEstimator` (default precision
-    ``0``) is the same engine and is allowed; any other estimator, a non-zero precision (on the
-    call or as the torch estimator's default) and a pass manager are refused.
+    ``0``) is the same engine and is allowed; a
+    :class:`~qiskit_qdeep.primitives.TorchDensityMatrixEstimator` (default precision ``0``) runs
+    the noisy exact path, with an optional pass manager that transpiles the template to the
+    backend of its noise model. Any other estimator, a non-zero precision (on the call or as the
+    torch estimator's default) and, for the noiseless engine, a pass manager are refused.
 
     Raises:
         QDeepValueError: Naming the option and what to use instead.
     """
     if estimator is not None:
+        from .density_matrix import TorchDensityMatrixEstimator
         from .torch_primitives import TorchStatevectorEstimator
 
+        if isinstance(estimator, TorchDensityMatrixEstimator):  # exact and noisy
+            if estimator.default_precision:
+                raise QDeepValueError(
+                    f"The estimator has default_precision={estimator.default_precision}, but "
+                    "gradient='backprop' differentiates the exact noisy expectation values and "
+                    "would silently ignore it. Use gradient='parameter-shift' to train with that "
+                    "precision, or default_precision=0."
+                )
+            if precision is not None and precision != 0:
+                _refuse_options("exact noisy expectation values", precision=precision)
+            return
         if not isinstance(estimator, TorchStatevectorEstimator):
             raise QDeepValueError(
                 "gradient='backprop' needs the exact torch engine, not "
@@ -110,6 +125,18 @@ def estimator_runner(
         check_exact_estimator_options(
             estimator=estimator, pass_manager=pass_manager, precision=precision
         )
+        from .density_matrix import TorchDensityMatrixEstimator
+
+        if isinstance(estimator, TorchDensityMatrixEstimator):
+            from .noisy import DensityMatrixEstimatorRunner
+
+            return DensityMatrixEstimatorRunner(
+                circuit,
+                observables,
+                estimator=estimator,
+                parameters=parameters,
+                pass_manager=pass_manager,
+            )
         return ExactEstimatorRunner(
             circuit, observables, parameters=parameters, max_qubits=max_qubits
         )
