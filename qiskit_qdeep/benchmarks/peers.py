@@ -389,14 +389,15 @@ def _unavailable(*args, **kwargs):
 def import_torchquantum() -> types.ModuleType:
     """Imports TorchQuantum, or only its state-vector modules under Qiskit 2.
 
-    ``import torchquantum`` (0.1.8) imports ``qiskit.providers.aer``, ``qiskit.pulse`` and
-    ``IBMQ``, which Qiskit 1 removed. When it fails, the modules listed in ``_TQ_MODULES`` are
-    loaded in the order of TorchQuantum's ``__init__`` into a bare ``torchquantum`` package (each
-    one's public names copied onto it, as its ``from .x import *`` lines do). The only
-    Qiskit-1-only name they import, ``qiskit.providers.aer.noise.device.parameters
-    .gate_error_values`` (noise models), is a placeholder that raises while they load, and the
-    placeholder modules are removed from ``sys.modules`` afterwards. Gates, devices and
-    measurements are TorchQuantum's own code.
+    ``import torchquantum`` (0.1.8) imports ``qiskit.providers.aer`` and ``IBMQ`` (removed in
+    Qiskit 1) and ``qiskit.pulse`` (removed in Qiskit 2). When it fails, the modules ``macro``,
+    ``device``, ``module``, ``operator``, ``measurement`` and ``functional`` are loaded, in the
+    order of TorchQuantum's ``__init__``, into a bare ``torchquantum`` package (each one's public
+    names copied onto it, as its ``from .x import *`` lines do). The one Qiskit-1-only name they
+    import, ``qiskit.providers.aer.noise.device.parameters.gate_error_values`` (noise models), is
+    given as a function that raises when called; its placeholder modules are removed from
+    ``sys.modules`` once the modules are loaded. Gates, devices and measurements are
+    TorchQuantum's own code.
 
     Returns:
         The ``torchquantum`` module.
