@@ -370,6 +370,20 @@ def _run_demo(args: argparse.Namespace) -> int:
     return demo.run_from_args(args)
 
 
+def _run_peer_benchmark(argv: list[str]) -> int:
+    """``qiskit-qdeep benchmark --peers ...``: the peer benchmark with its own options."""
+    from .benchmarks import peers
+
+    parser = argparse.ArgumentParser(
+        prog="qiskit-qdeep benchmark --peers",
+        description="qiskit-qdeep's exact engine against PennyLane and TorchQuantum (agreement "
+        "checked before timing; medians and ratios from one interleaved run).",
+        formatter_class=_formatter,
+    )
+    peers.add_arguments(parser)
+    return peers.run_from_args(parser.parse_args(argv))
+
+
 def _run_benchmark(args: argparse.Namespace) -> int:
     from .benchmarks import execution_core
 
@@ -470,6 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="execution-core benchmark (medians and speed-ups measured in the same run)",
         description="Times forward + backward of the HQNN-Parallel block on qiskit-machine-"
         "learning, raw Aer PUBs, QuantumLayer parameter shift on Aer and the exact torch engine.",
+        epilog="peer benchmark: 'qiskit-qdeep benchmark --peers [OPTIONS]' times the exact engine "
+        "against PennyLane (default.qubit, lightning.qubit) and TorchQuantum on the HQNN block, "
+        "HQNN-Parallel, HQNN-Quanv and a qubit-scaling sweep, after checking that every framework "
+        "computes the same outputs and gradients ('qiskit-qdeep benchmark --peers --help' lists "
+        "its options; peers: pip install 'qiskit-qdeep[peers]').",
     )
     add_benchmark_arguments(bench)
     bench.set_defaults(run=_run_benchmark)
@@ -487,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
         raises ``SystemExit(2)`` for those, as for ``--help`` with ``SystemExit(0)``), 130 after
         ``Ctrl-C``.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["benchmark"] and "--peers" in argv:
+        return _run_peer_benchmark([a for a in argv[1:] if a != "--peers"])
     args = build_parser().parse_args(argv)
     args.check(args)
     try:

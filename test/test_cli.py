@@ -581,3 +581,24 @@ class TestDemoTiming(QDeepTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestPeerBenchmarkCommand(unittest.TestCase):
+    """``qiskit-qdeep benchmark --peers`` reaches the peer benchmark's own options."""
+
+    def test_help_and_quick_run(self):
+        import contextlib
+        import io
+
+        from qiskit_qdeep import cli
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), self.assertRaises(SystemExit) as ctx:
+            cli.main(["benchmark", "--peers", "--help"])
+        self.assertEqual(ctx.exception.code, 0)
+        self.assertIn("--workloads", out.getvalue())
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = cli.main(["benchmark", "--peers", "--quick", "--frameworks", "qdeep-f64"])
+        self.assertEqual(code, 0)
+        self.assertIn("qdeep-f64", out.getvalue())
