@@ -228,3 +228,25 @@ class ParameterMap:
                 result, dtype=values.dtype, device=values.device
             ).expand(out.shape[:-1])
         return torch.stack(columns, dim=-1)
+
+    def torch_transposed(self, values):
+        """:meth:`torch` transposed: occurrence angles ``(num_outputs, B)`` for ``(B, P)``.
+
+        The layout the engines consume (one row per rotation); the affine part is one ``addmm``
+        on the transposed values, without materialising ``(B, num_outputs)`` and transposing it.
+        """
+        import torch
+
+        coeffs = torch.as_tensor(self.coeffs, dtype=values.dtype, device=values.device)
+        offset = torch.as_tensor(self.offset, dtype=values.dtype, device=values.device)
+        out = torch.addmm(offset.unsqueeze(1), coeffs, values.t())
+        if not self._nonlinear:
+            return out
+        rows = list(out.unbind(0))
+        for j, cols, funcs, _, scale in self._nonlinear:
+            args = [values[..., c] for c in cols]
+            result = funcs["torch"](*args)
+            rows[j] = scale * torch.as_tensor(
+                result, dtype=values.dtype, device=values.device
+            ).expand(out.shape[1:])
+        return torch.stack(rows, dim=0)

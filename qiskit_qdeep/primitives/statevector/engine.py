@@ -397,9 +397,8 @@ class StatevectorEngine:
         phase_values = None
         compiled = self._compiled
         if compiled.pmap is not None:
-            angles = compiled.pmap.torch(values)  # (B, J)
-            self._check_angles(angles, values)
-            angles = angles.t()
+            angles = compiled.pmap.torch_transposed(values)  # (J, B)
+            self._check_angles(angles.t(), values)
             if compiled.has_symbolic_phase and phase:
                 phase_values = angles[compiled.num_rot :].sum(0)
             if compiled.num_rot:

@@ -210,7 +210,7 @@ class SegmentedProgram:
     # ----- pieces
     def _half(self, compiled: CompiledProgram, values: torch.Tensor) -> torch.Tensor:
         """Half rotation angles ``(R, B)`` of a segment for values ``(B, P_segment)``."""
-        half = compiled.pmap.torch(values).t()[: compiled.num_rot].contiguous()
+        half = compiled.pmap.torch_transposed(values)[: compiled.num_rot]
         if half.numel() and not _is_functorch(half):
             if not bool(torch.isfinite(half.detach().sum())):
                 bad = int((~torch.isfinite(half.detach())).any(1).nonzero()[0, 0])
@@ -372,9 +372,14 @@ def _columns_plan(compiled: CompiledProgram) -> list:
 
 
 def _scale(a, x):
-    """``a * x`` for a tensor or number ``a`` and a tensor or number ``x`` (0 stays 0)."""
-    if isinstance(x, (int, float, complex)) and x == 0:
-        return 0.0
+    """``a * x`` for a tensor or number ``a`` and a tensor or number ``x`` (0 and 1 skipped)."""
+    if isinstance(x, (int, float, complex)):
+        if x == 0:
+            return 0.0
+        if x == 1:
+            return a
+    if isinstance(a, (int, float, complex)) and a == 1:
+        return x
     return a * x
 
 
