@@ -80,10 +80,17 @@ class QuantumLayer(CircuitLayerMixin, nn.Module):
       torch, memory ``2**num_qubits``) and differentiated by autograd. Fast, simulation only.
     * ``"parameter-shift"``: the circuit runs on a V2 estimator (Aer, IBM Quantum, ...). The
       forward values and the full parameter-shift Jacobian of the batch come from one primitive
-      ``run`` call, see :class:`~qiskit_qdeep.primitives.EstimatorRunner`.
+      ``run`` call, see :class:`~qiskit_qdeep.primitives.EstimatorRunner`. The Jacobian is
+      computed in that forward call whenever autograd records it (``2 * num_parameters`` shifted
+      bindings per row on top of the row itself), so run inference under ``torch.no_grad()``:
+      the job then holds the unshifted bindings only.
+    * With ``estimator=TorchDensityMatrixEstimator(noise_model=...)`` (or ``.from_backend``),
+      ``"backprop"`` trains on exact *noisy* expectation values through the density-matrix
+      engine (:class:`~qiskit_qdeep.primitives.DensityMatrixEstimatorRunner`; pass the backend's
+      ``pass_manager``).
 
-    ``"auto"`` picks backprop when neither ``estimator`` nor ``pass_manager`` is given, and
-    parameter shift otherwise.
+    ``"auto"`` picks backprop when neither ``estimator`` nor ``pass_manager`` is given or the
+    estimator is an exact noisy ``TorchDensityMatrixEstimator``, and parameter shift otherwise.
 
     The layer exposes ``circuit``, ``observables``, ``input_params`` and ``weight_params``, so the
     same circuit can be wrapped by qiskit-machine-learning's ``EstimatorQNN`` and
