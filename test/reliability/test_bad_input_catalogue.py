@@ -1300,8 +1300,82 @@ def _exact_core_cases():
     ]
 
 
+def _session_cases():
+    """Entry points added with the shared-weight engine, the noisy exact path and the CLI."""
+    from qiskit_qdeep.primitives import (
+        DensityMatrixEngine,
+        DensityMatrixEstimatorRunner,
+        TorchDensityMatrixEstimator,
+    )
+
+    qc, x, w = layer_circuit()
+    engine = StatevectorEngine(qc, parameters=list(x) + list(w))
+    bad_weights = torch.zeros(1, 2)
+    bad_weights[0, 1] = float("nan")
+    big = QuantumCircuit(12)
+    big.h(range(12))
+    return [
+        Case(
+            "expectation_values_shared-groups-mismatch",
+            lambda: engine.expectation_values_shared(
+                torch.zeros(4, 2, 2), torch.zeros(3, 2), ["ZI"]
+            ),
+            VALUE,
+            "groups",
+        ),
+        Case(
+            "expectation_values_shared-inputs-width",
+            lambda: engine.expectation_values_shared(
+                torch.zeros(4, 1, 3), torch.zeros(1, 2), ["ZI"]
+            ),
+            VALUE,
+            "inputs",
+        ),
+        Case(
+            "expectation_values_shared-nan-weight",
+            lambda: engine.expectation_values_shared(torch.zeros(4, 1, 2), bad_weights, ["ZI"]),
+            VALUE,
+            r"parameter 'w\[1\]'",
+        ),
+        Case(
+            "expectation_values_shared-complex-inputs",
+            lambda: engine.expectation_values_shared(
+                torch.zeros(4, 1, 2, dtype=torch.complex128), torch.zeros(1, 2), ["ZI"]
+            ),
+            TYPE,
+            "inputs",
+        ),
+        Case(
+            "DensityMatrixEngine-too-many-qubits",
+            lambda: DensityMatrixEngine(big),
+            (QubitLimitError,),
+            "max_qubits",
+        ),
+        Case(
+            "DensityMatrixEstimatorRunner-not-a-density-estimator",
+            lambda: DensityMatrixEstimatorRunner(qc, ["ZI"], estimator=TorchStatevectorEstimator()),
+            TYPE,
+            "TorchDensityMatrixEstimator",
+        ),
+        Case(
+            "QuantumLayer-backprop-noisy-density-precision",
+            lambda: QuantumLayer(
+                qc,
+                ["ZI"],
+                x,
+                w,
+                gradient="backprop",
+                estimator=TorchDensityMatrixEstimator(default_precision=0.2),
+            ),
+            VALUE,
+            "default_precision=0.2",
+        ),
+    ]
+
+
 CASES: list[Case] = (
-    _exact_core_cases()
+    _session_cases()
+    + _exact_core_cases()
     + _primitives_cases()
     + _nn_cases()
     + _circuit_cases()
