@@ -41,9 +41,11 @@ Workloads (forward + backward of ``loss = outputs.sum()`` unless stated):
 
 **Agreement first.** Before any timing, each workload is run on a small batch by every framework
 and compared with ``qdeep-f64`` (outputs, input gradients, weight gradients; to ``1e-7`` for
-float64 and ``1e-4`` for float32, relative to the largest reference magnitude), and
-``qdeep-f64``'s outputs with :class:`qiskit.quantum_info.Statevector`. A disagreement raises
-:class:`PeerMismatchError` before anything is timed.
+float64 and ``1e-4`` for float32, relative to the largest reference magnitude). A
+disagreement raises :class:`PeerMismatchError` before anything is timed. ``qdeep-f64`` itself
+is checked against :class:`qiskit.quantum_info.Statevector` and stored PennyLane numbers by the
+test suite (``test/test_peer_benchmark.py``), so the benchmark runs every circuit of the package
+through its execution core only.
 
 **Timing.** Frameworks are interleaved (round robin over the repetitions, after ``--warmup``
 untimed calls) and the median of ``--repeats`` calls is reported (fewer for a framework whose
@@ -840,49 +842,6 @@ def check_agreement(
     return worst
 
 
-def statevector_outputs(case: Case, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Outputs of a case computed with :class:`qiskit.quantum_info.Statevector` (the reference).
-
-    Args:
-        case: The configuration.
-        inputs: Float64 inputs as from :func:`case_data`.
-        weights: Canonical weights.
-
-    Returns:
-        ``(batch, outputs)`` for the blocks, ``(batch, 4, h_out, w_out)`` for ``"quanv"``.
-    """
-    from qiskit.circuit import ParameterVector  # noqa: PLC0415
-    from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: PLC0415
-
-    from ..circuit.library import quanv_kernel_circuit, strongly_entangling_circuit  # noqa: PLC0415
-
-    def expectations(circuit, params, values, observable):
-        state = Statevector(circuit.assign_parameters(dict(zip(params, values, strict=True))))
-        m = circuit.num_qubits
-        labels = ["I" * (m - 1 - q) + observable + "I" * q for q in range(m)]
-        return [state.expectation_value(SparsePauliOp(label)).real for label in labels]
-
-    if case.kind == "quanv":
-        x, w = ParameterVector("x", 4), ParameterVector("w", 4)
-        circuit = quanv_kernel_circuit(4, ansatz="hqnn", input_params=x, weight_params=w)
-        rows, shape = _quanv_rows(torch.tensor(inputs))
-        params = [*x, *w]
-        out = [expectations(circuit, params, [*row, *weights[0]], "Z") for row in rows.numpy()]
-        return _quanv_output(torch.tensor(out), shape).numpy()
-    n = case.num_qubits
-    x, w = ParameterVector("x", n), ParameterVector("w", 3 * n * case.reps)
-    circuit = strongly_entangling_circuit(n, case.reps, input_params=x, weight_params=w)
-    blocks = weights.reshape(case.blocks, -1)
-    out = []
-    for sample in inputs:
-        row = []
-        for i in range(case.blocks):
-            values = [*sample[i * n : (i + 1) * n], *blocks[i]]
-            row.extend(expectations(circuit, [*x, *w], values, case.observable))
-        out.append(row)
-    return np.array(out)
-
-
 def check_case(
     case: Case,
     frameworks: Sequence[str],
@@ -891,7 +850,7 @@ def check_case(
     images: np.ndarray | None = None,
     builder: Callable[[str, Case, np.ndarray], _Model] = build_model,
 ) -> dict[str, float]:
-    """Checks every framework against ``qdeep-f64`` (and that against Statevector) on ``case``.
+    """Checks every framework against ``qdeep-f64`` on ``case``.
 
     Args:
         case: A small configuration.
@@ -909,15 +868,7 @@ def check_case(
     inputs, weights = case_data(case, seed, images)
     reference = evaluate(builder("qdeep-f64", case, weights), _tensor(inputs, case, torch.float64))
     label = f"{case.workload} ({case.label()})"
-    few = 2
-    exact = statevector_outputs(case, inputs[:few], weights)
-    deviation = float(np.max(np.abs(reference.outputs[:few] - exact)))
-    if deviation > TOLERANCES[torch.float64]:
-        raise PeerMismatchError(
-            f"qdeep-f64 disagrees with qiskit.quantum_info.Statevector on {label}: outputs differ "
-            f"by {deviation:.3g}."
-        )
-    worst = {"qdeep-f64": deviation}
+    worst = {"qdeep-f64": 0.0}
     for name in frameworks:
         if name == "qdeep-f64":
             continue

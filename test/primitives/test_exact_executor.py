@@ -66,21 +66,12 @@ def _finite_difference_hessian(func, x, eps=1e-4):
     return hess
 
 
-#: Files that use qiskit's Statevector as an independent *reference* (never to run a circuit of
-#: the package): the peer benchmark checks the engine against it before timing anything.
-REFERENCE_USES = {"benchmarks/peers.py"}
-
-
 class TestOneExactPath(unittest.TestCase):
     def test_no_engine_or_statevector_outside_primitives(self):
         pattern = re.compile(r"StatevectorEngine\(|Statevector\(")
         offenders = []
         for path in PACKAGE.rglob("*.py"):
             if "primitives" in path.relative_to(PACKAGE).parts[:1]:
-                continue
-            if path.relative_to(PACKAGE).as_posix() in REFERENCE_USES:
-                text = path.read_text()
-                self.assertNotIn("StatevectorEngine(", text)
                 continue
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if pattern.search(line):
