@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,25 +167,8 @@ class Timing:
 def _qiskit_ml_exact_layers(blocks):
     """EstimatorQNN + TorchConnector on qiskit's StatevectorEstimator, default gradient."""
     from qiskit.primitives import StatevectorEstimator
-    from qiskit.quantum_info import SparsePauliOp
-    from qiskit_machine_learning.connectors import TorchConnector
-    from qiskit_machine_learning.neural_networks import EstimatorQNN
 
-    estimator = StatevectorEstimator()
-    layers = []
-    for circuit, observables, x, w in blocks:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            qnn = EstimatorQNN(
-                circuit=circuit,
-                observables=[SparsePauliOp(o) for o in observables],
-                input_params=x,
-                weight_params=w,
-                estimator=estimator,
-                input_gradients=True,
-            )
-        layers.append(TorchConnector(qnn))
-    return layers
+    return _qiskit_ml_layers(blocks, StatevectorEstimator(), parameter_shift=False)
 
 
 def _time_once(layers, inputs: torch.Tensor) -> float:

@@ -77,7 +77,12 @@ def _forward_backward(layers, inputs: torch.Tensor) -> None:
 QISKIT_ML_BASELINE = "the qiskit-machine-learning baseline (EstimatorQNN + TorchConnector)"
 
 
-def _qiskit_ml_layers(blocks, estimator):
+def _qiskit_ml_layers(blocks, estimator, parameter_shift: bool = True):
+    """EstimatorQNN + TorchConnector per block on ``estimator``.
+
+    With ``parameter_shift`` the QNN gets ``ParamShiftEstimatorGradient`` (the like-for-like
+    baseline of the parameter-shift path), else qiskit-machine-learning's default gradient.
+    """
     _optional.require("qiskit_machine_learning", QISKIT_ML_BASELINE)
     from qiskit_machine_learning.connectors import TorchConnector
     from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
@@ -93,7 +98,7 @@ def _qiskit_ml_layers(blocks, estimator):
                 input_params=x,
                 weight_params=w,
                 estimator=estimator,
-                gradient=ParamShiftEstimatorGradient(estimator),
+                gradient=ParamShiftEstimatorGradient(estimator) if parameter_shift else None,
                 input_gradients=True,
             )
             layers.append(TorchConnector(qnn))

@@ -62,7 +62,7 @@ from ._expressions import ParameterMap
 from .fingerprint import circuit_fingerprint, parameters_key
 from .observables import as_sparse_pauli_ops
 from .statevector.compiler import _Flattener
-from .torch_primitives import _observable_elements, _pub_error, _sample
+from .torch_primitives import _observable_elements, _pub_error, _sample, _TorchPrimitiveMixin
 
 __all__ = ["DensityMatrixEngine", "TorchDensityMatrixEstimator", "TorchDensityMatrixSampler"]
 
@@ -724,24 +724,26 @@ class _DensityMatrixPrimitiveMixin:
     def _init_engine(self, noise_model, seed, dtype, device, max_qubits) -> None:
         if noise_model is not None:
             _check_noise_model(noise_model)
-        if seed is not None and (
-            isinstance(seed, (bool, np.bool_))
-            or not isinstance(seed, (int, np.integer, np.random.Generator))
-        ):
-            raise QDeepTypeError(
-                f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}."
-            )
-        if dtype not in (torch.complex64, torch.complex128):
-            raise QDeepValueError(
-                f"dtype must be torch.complex64 or torch.complex128, got {dtype!r}."
-            )
-        check_int("max_qubits", max_qubits)
+        # the same seed / dtype / qubit-limit checks as the statevector primitives
+        _TorchPrimitiveMixin._init_engine(self, seed, dtype, device, max_qubits)
         self._noise_model = noise_model
-        self._seed = seed
-        self._dtype = dtype
-        self._device = device
-        self._max_qubits = max_qubits
         self._engines: dict[str, DensityMatrixEngine] = {}
+
+    @classmethod
+    def from_backend(cls, backend, **kwargs):
+        """The primitive with the noise of ``backend`` (``NoiseModel.from_backend(backend)``).
+
+        Args:
+            backend: A backend with calibration data (a fake backend or an IBM backend).
+            kwargs: Further arguments of the constructor.
+
+        Returns:
+            The primitive. Run it on circuits transpiled for ``backend``.
+
+        Raises:
+            QDeepTypeError: If ``backend`` gives no noise model.
+        """
+        return cls(noise_model=_noise_from_backend(backend), **kwargs)
 
     @property
     def noise_model(self):
@@ -861,22 +863,6 @@ class TorchDensityMatrixEstimator(_DensityMatrixPrimitiveMixin, BaseEstimatorV2)
         self._default_precision = check_precision(default_precision, "default_precision")
         self._readout_error = bool(readout_error)
         self._init_engine(noise_model, seed, dtype, device, max_qubits)
-
-    @classmethod
-    def from_backend(cls, backend, **kwargs) -> TorchDensityMatrixEstimator:
-        """An estimator with the noise of ``backend`` (``NoiseModel.from_backend(backend)``).
-
-        Args:
-            backend: A backend with calibration data (a fake backend or an IBM backend).
-            kwargs: Further arguments of the constructor.
-
-        Returns:
-            The estimator. Run it on circuits transpiled for ``backend``.
-
-        Raises:
-            QDeepTypeError: If ``backend`` gives no noise model.
-        """
-        return cls(noise_model=_noise_from_backend(backend), **kwargs)
 
     @property
     def default_precision(self) -> float:
@@ -1004,22 +990,6 @@ class TorchDensityMatrixSampler(_DensityMatrixPrimitiveMixin, BaseSamplerV2):
         """
         self._default_shots = check_int("default_shots", default_shots)
         self._init_engine(noise_model, seed, dtype, device, max_qubits)
-
-    @classmethod
-    def from_backend(cls, backend, **kwargs) -> TorchDensityMatrixSampler:
-        """A sampler with the noise of ``backend`` (``NoiseModel.from_backend(backend)``).
-
-        Args:
-            backend: A backend with calibration data (a fake backend or an IBM backend).
-            kwargs: Further arguments of the constructor.
-
-        Returns:
-            The sampler. Run it on circuits transpiled for ``backend``.
-
-        Raises:
-            QDeepTypeError: If ``backend`` gives no noise model.
-        """
-        return cls(noise_model=_noise_from_backend(backend), **kwargs)
 
     @property
     def default_shots(self) -> int:
