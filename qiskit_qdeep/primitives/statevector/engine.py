@@ -55,6 +55,7 @@ from qiskit.quantum_info import Pauli, SparsePauliOp
 from ...exceptions import QDeepTypeError, QDeepValueError, QubitLimitError, UnsupportedGateError
 from .adjoint import Simulate
 from .fusion import compile_circuit
+from .gates import _is_functorch
 from .observables import Expectation, ObservableTables, expectation
 from .segmented import SegmentedProgram
 
@@ -62,14 +63,6 @@ __all__ = ["StatevectorEngine"]
 
 #: Default working-memory budget of one simulation chunk (bytes).
 DEFAULT_MEMORY_LIMIT = 2 << 30
-
-
-def _is_functorch(tensor: torch.Tensor) -> bool:
-    """Whether ``tensor`` is wrapped by a ``torch.func`` transform (jacrev, vmap, grad...)."""
-    try:
-        return bool(torch._C._functorch.is_functorch_wrapped_tensor(tensor))
-    except AttributeError:  # pragma: no cover - very old torch
-        return False
 
 
 class StatevectorEngine:

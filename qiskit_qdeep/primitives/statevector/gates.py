@@ -43,14 +43,19 @@ _TWO_QUBIT_ROTATIONS = frozenset({"rxx", "ryy", "rzz", "rzx"})
 _SPLIT_MIX_MIN = 1 << 18
 
 
+def _is_functorch(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is wrapped by a ``torch.func`` transform (jacrev, vmap, grad...)."""
+    try:
+        return bool(torch._C._functorch.is_functorch_wrapped_tensor(tensor))
+    except AttributeError:  # pragma: no cover - very old torch
+        return False
+
+
 def _records_graph(*tensors: torch.Tensor) -> bool:
     """Whether autograd or a ``torch.func`` transform records operations on ``tensors``."""
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return True
-    try:
-        return any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
-    except AttributeError:  # pragma: no cover - very old torch
-        return False
+    return any(_is_functorch(t) for t in tensors)
 
 
 def _is_symbolic(value: Any) -> bool:

@@ -37,7 +37,7 @@ from qiskit.circuit import Parameter, ParameterExpression
 from ...exceptions import QDeepValueError
 from .adjoint import Simulate, replay
 from .fusion import compile_items, flatten_circuit
-from .gates import _SingleQubitOp
+from .gates import _is_functorch, _SingleQubitOp
 from .program import CompiledProgram
 
 #: Largest register on which a shared segment is turned into one dense unitary.
@@ -411,13 +411,6 @@ def _as_column(value, batch: int, dtype, real, device) -> torch.Tensor:
         return value.to(dtype)
     value = complex(value) if dtype.is_complex else float(np.real(value))
     return torch.full((batch,), value, dtype=dtype, device=device)
-
-
-def _is_functorch(tensor: torch.Tensor) -> bool:
-    try:
-        return bool(torch._C._functorch.is_functorch_wrapped_tensor(tensor))
-    except AttributeError:  # pragma: no cover - very old torch
-        return False
 
 
 def _is_product(compiled: CompiledProgram) -> bool:
